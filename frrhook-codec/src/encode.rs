@@ -1,0 +1,64 @@
+use mlua::{Lua, Value};
+
+use crate::{LuaType, TypeRegistry};
+
+/// A Rust value that can be handed to Lua (FRR's `lua_push*`).
+///
+/// `encode` builds a fresh Lua value every time; a script may keep it, change it or
+/// return it, and nothing it does reaches the Rust value unless the value was passed as
+/// `&mut T` and named in the returned table.
+///
+/// Implement it with `#[derive(LuaCodec)]`; by hand only for shapes the derive cannot
+/// express.
+///
+/// ```
+/// use frrhook_codec::{LuaEncode, mlua::{Lua, Value}};
+///
+/// let lua = Lua::new();
+/// assert!(matches!(42u16.encode(&lua).unwrap(), Value::Integer(42)));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be passed to Lua: it does not implement `LuaEncode`",
+    label = "no Lua encoding for `{Self}`",
+    note = "add `#[derive(LuaCodec)]` to the definition of `{Self}`, or implement `LuaEncode` for it by hand"
+)]
+pub trait LuaEncode {
+    /// Builds the Lua value for `self`.
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value>;
+
+    /// Describes the Lua shape of this type, for listings and LuaLS stubs.
+    ///
+    /// Named types (structs, enums) register a class in `registry` and return
+    /// [`LuaType::Named`]; the default is [`LuaType::Any`].
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType
+    where
+        Self: Sized,
+    {
+        let _ = registry;
+        LuaType::Any
+    }
+}
+
+impl<T: LuaEncode + ?Sized> LuaEncode for &T {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        (**self).encode(lua)
+    }
+}
+
+impl<T: LuaEncode + ?Sized> LuaEncode for &mut T {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        (**self).encode(lua)
+    }
+}
+
+impl<T: LuaEncode + ?Sized> LuaEncode for Box<T> {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        (**self).encode(lua)
+    }
+}
+
+impl<T: LuaEncode + ?Sized> LuaEncode for std::sync::Arc<T> {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        (**self).encode(lua)
+    }
+}

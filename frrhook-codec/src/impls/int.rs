@@ -1,0 +1,92 @@
+//! Integers: range-checked both ways. 300 into a `u8`, -1 into a `u32`, 2^63 into an
+//! `i64`, NaN or 1.5 into any integer are errors, never a wrap or a truncation.
+
+use mlua::{Lua, Value};
+
+use crate::value::{describe, format_number};
+use crate::{DecodeError, DecodeErrorKind, LuaDecode, LuaEncode, LuaType, TypeRegistry};
+
+fn range_error(expected: &'static str, found: String) -> DecodeError {
+    DecodeError::new(DecodeErrorKind::Range { expected: expected.into(), found })
+}
+
+/// Reads a Lua number as an i128 if it is integral, so every Rust integer type can
+/// check its own range without overflow.
+fn integral(value: &Value, expected: &'static str) -> Result<i128, DecodeError> {
+    match value {
+        Value::Integer(i) => Ok(i128::from(*i)),
+        Value::Number(n) => {
+            let n = *n;
+            // 2^127 is far outside every target range; the check below keeps the cast exact.
+            if n.is_finite() && n.fract() == 0.0 && n.abs() < 1.7e38 {
+                Ok(n as i128)
+            } else {
+                Err(range_error(expected, format_number(n)))
+            }
+        }
+        other => Err(DecodeError::type_mismatch("integer", describe(other))),
+    }
+}
+
+macro_rules! int_codec {
+    ($($t:ty),*) => {$(
+        impl LuaEncode for $t {
+            fn encode(&self, _lua: &Lua) -> mlua::Result<Value> {
+                match i64::try_from(*self) {
+                    Ok(i) => Ok(Value::Integer(i)),
+                    Err(_) => Err(mlua::Error::RuntimeError(format!(
+                        "{} ({}) does not fit in a Lua integer (i64)",
+                        self,
+                        stringify!($t)
+                    ))),
+                }
+            }
+            fn lua_type(_: &mut TypeRegistry) -> LuaType {
+                LuaType::Integer
+            }
+        }
+
+        impl LuaDecode for $t {
+            crate::whole_value_update!();
+            fn decode(value: &Value) -> Result<Self, DecodeError> {
+                let wide = integral(value, range_text::<$t>())?;
+                <$t>::try_from(wide).map_err(|_| range_error(range_text::<$t>(), wide.to_string()))
+            }
+            fn lua_type(_: &mut TypeRegistry) -> LuaType {
+                LuaType::Integer
+            }
+        }
+    )*};
+}
+
+int_codec!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, i128, u128);
+
+/// `integer in MIN..=MAX (type)` with the real bounds, built once per type.
+fn range_text<T: Bounds>() -> &'static str {
+    T::TEXT
+}
+
+trait Bounds {
+    const TEXT: &'static str;
+}
+
+macro_rules! bounds {
+    ($($t:ty => $text:literal),*) => {$(
+        impl Bounds for $t { const TEXT: &'static str = $text; }
+    )*};
+}
+
+bounds!(
+    i8 => "integer in -128..=127 (i8)",
+    i16 => "integer in -32768..=32767 (i16)",
+    i32 => "integer in -2147483648..=2147483647 (i32)",
+    i64 => "integer in -9223372036854775808..=9223372036854775807 (i64)",
+    isize => "integer in isize range (isize)",
+    u8 => "integer in 0..=255 (u8)",
+    u16 => "integer in 0..=65535 (u16)",
+    u32 => "integer in 0..=4294967295 (u32)",
+    u64 => "integer in 0..=18446744073709551615 (u64)",
+    usize => "integer in usize range (usize)",
+    i128 => "integer (i128)",
+    u128 => "integer >= 0 (u128)"
+);

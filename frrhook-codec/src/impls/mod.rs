@@ -1,0 +1,4 @@
+//! Built-in encodings. One file per family of types.
+
+mod int;
+mod scalar;
