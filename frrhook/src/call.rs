@@ -1,7 +1,113 @@
+//! The call path of a hook with something attached.
+
+use std::time::Instant;
+
+use mlua::MultiValue;
+
 use crate::__private::HookArgs;
-use crate::{HookError, Runtime};
+use crate::limits;
+use crate::loader;
+use crate::lua_error::convert;
+use crate::results::ResultTables;
+use crate::tls::{self, Chain, Entry, ThreadState};
+use crate::{ErrorKind, ErrorPolicy, HookError, Runtime};
 
 pub(crate) fn call<A: HookArgs>(rt: &Runtime, args: &mut A) -> Result<A::Results, HookError> {
-    let _ = (rt, args);
-    todo!()
+    let hook = A::descriptor();
+    let Some(slot) = hook.slot_if_assigned() else {
+        return Ok(A::default_results());
+    };
+    let ts = match tls::state_for(rt) {
+        Ok(ts) => ts,
+        Err(e) => return fail::<A>(hook.on_error, e.with_hook(hook.name)),
+    };
+    let Some(chain) = ts.chains.get(slot).and_then(Option::as_ref) else {
+        return Ok(A::default_results());
+    };
+    let start = ts.timing.then(Instant::now);
+    let outcome = run_chain(&ts, chain, args);
+    let elapsed = start.map(|s| s.elapsed());
+    chain.stats.record(outcome.as_ref().err().map(HookError::kind), elapsed);
+    match outcome {
+        Ok(r) => Ok(r),
+        Err(e) => fail::<A>(hook.on_error, e),
+    }
+}
+
+fn fail<A: HookArgs>(policy: ErrorPolicy, e: HookError) -> Result<A::Results, HookError> {
+    match policy {
+        ErrorPolicy::FailClosed => Err(e),
+        ErrorPolicy::Defaults => {
+            tracing::warn!(target: "frrhook::call", error = %e, "hook failed; using default results");
+            Ok(A::default_results())
+        }
+    }
+}
+
+fn run_chain<A: HookArgs>(ts: &ThreadState, chain: &Chain, args: &mut A) -> Result<A::Results, HookError> {
+    let mut tables = ResultTables::default();
+    let mut undos: Vec<A::Undo> = Vec::new();
+    let mut buf: Vec<mlua::Value> = Vec::with_capacity(chain.hook.args.len());
+    for entry in &chain.entries {
+        let start = ts.timing.then(Instant::now);
+        let r = run_one(ts, chain, entry, args, &mut buf);
+        entry.stats.record(r.as_ref().err().map(HookError::kind), start.map(|s| s.elapsed()));
+        match r {
+            Ok((table, undo)) => {
+                tables.push(table);
+                undos.push(undo);
+            }
+            Err(e) => {
+                while let Some(u) = undos.pop() {
+                    args.undo(u);
+                }
+                return Err(e);
+            }
+        }
+    }
+    match A::results(tables) {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            while let Some(u) = undos.pop() {
+                args.undo(u);
+            }
+            let last = chain.entries.last();
+            let mut err = HookError::from_decode(e).with_hook(chain.hook.name);
+            if let Some(l) = last {
+                err = err.with_script(l.script.clone()).with_function(l.function.clone()).or_line(l.line);
+            }
+            Err(err)
+        }
+    }
+}
+
+fn run_one<A: HookArgs>(
+    ts: &ThreadState,
+    chain: &Chain,
+    entry: &Entry,
+    args: &mut A,
+    buf: &mut Vec<mlua::Value>,
+) -> Result<(mlua::Table, A::Undo), HookError> {
+    let locate = |e: HookError| e.with_hook(chain.hook.name).with_script(entry.script.clone()).with_function(entry.function.clone());
+    let func = entry.func.as_ref().map_err(|e| e.clone().with_hook(chain.hook.name))?;
+    let lua = &ts.state.lua;
+    buf.clear();
+    args.encode(lua, buf)
+        .map_err(|e| locate(HookError::new(ErrorKind::Encode, format!("argument `{}`: {}", e.arg, e.error))))?;
+    let armed = limits::arm(lua, &chain.limits);
+    let ret = func.call::<MultiValue>(MultiValue::from_vec(std::mem::take(buf)));
+    let tripped = armed.finish();
+    let ret = match ret {
+        Ok(r) => r,
+        Err(e) => {
+            let err = convert(&e, &entry.script, tripped);
+            if err.kind() == ErrorKind::Memory {
+                limits::recover_memory(lua);
+            }
+            return Err(locate(err).or_line(entry.line));
+        }
+    };
+    let table = loader::single_table(ret).map_err(|m| locate(HookError::new(ErrorKind::NotATable, m)).or_line(entry.line))?;
+    let undo = args.write_back(&table).map_err(|e| locate(HookError::from_decode(e)).or_line(entry.line))?;
+    Ok((table, undo))
 }

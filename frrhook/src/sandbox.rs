@@ -1,0 +1,247 @@
+//! The script environment: what a hook script can see.
+//!
+//! Every state opens only `string`, `table`, `math`, `utf8` and `coroutine`, removes
+//! `string.dump`, and hides the string metatable (`getmetatable("")` is `false`). Every
+//! script gets its own environment table holding copies of those libraries, the safe
+//! base functions, `log` and `shared`; so one script changing `string.upper` or its own
+//! `_G` changes nothing for another. `load`, `loadstring`, `dofile`, `loadfile`,
+//! `require`, `debug`, `os`, `io`, `package` and `collectgarbage` are absent unless the
+//! operator opens them with [`Sandbox::allow`]. `setmetatable` refuses `__gc`
+//! finalizers, which would run outside any call's limits.
+
+use mlua::{Lua, LuaOptions, StdLib, Table, Value, Variadic};
+
+use crate::shared::{SharedStore, SharedValue};
+
+/// Extra libraries an operator may open for scripts, at their own risk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExtraLib {
+    /// The `os` library (clock, time, date, getenv, and also execute/remove/exit).
+    Os,
+    /// The `io` library (files).
+    Io,
+    /// `collectgarbage`, all options.
+    CollectGarbage,
+}
+
+/// Which libraries scripts see. The default is the safe set described in the module
+/// docs.
+///
+/// ```
+/// use frrhook::{ExtraLib, Sandbox};
+/// let s = Sandbox::default().allow(ExtraLib::Os);
+/// assert!(s.allows(ExtraLib::Os));
+/// assert!(!Sandbox::default().allows(ExtraLib::Io));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sandbox {
+    extra: Vec<ExtraLib>,
+}
+
+impl Sandbox {
+    /// Opens `lib` to every script of the runtime.
+    #[must_use]
+    pub fn allow(mut self, lib: ExtraLib) -> Self {
+        if !self.extra.contains(&lib) {
+            self.extra.push(lib);
+        }
+        self
+    }
+    /// Whether `lib` is open.
+    pub fn allows(&self, lib: ExtraLib) -> bool {
+        self.extra.contains(&lib)
+    }
+}
+
+const PRELUDE: &str = r#"
+local G = _G
+local pairs, ipairs, rawget, type, error = pairs, ipairs, rawget, type, error
+local raw_setmetatable = setmetatable
+getmetatable("").__metatable = false
+string.dump = nil
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+local base = { "assert", "error", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget",
+  "rawlen", "rawset", "select", "tonumber", "tostring", "type", "xpcall", "getmetatable" }
+local function safe_setmetatable(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    error("setmetatable: __gc finalizers are not allowed in hook scripts", 2)
+  end
+  return raw_setmetatable(t, mt)
+end
+return function(log, shared, extras)
+  local env = {}
+  for _, k in ipairs(base) do env[k] = G[k] end
+  env.setmetatable = safe_setmetatable
+  env._VERSION = G._VERSION
+  env.string = copy(G.string)
+  env.table = copy(G.table)
+  env.math = copy(G.math)
+  env.utf8 = copy(G.utf8)
+  env.coroutine = copy(G.coroutine)
+  env.log = log
+  env.print = log.info
+  env.shared = shared
+  for k, v in pairs(extras) do env[k] = v end
+  env._G = env
+  return env
+end
+"#;
+
+/// A Lua state prepared for hook scripts, with the function that makes environments.
+pub(crate) struct SandboxedLua {
+    pub(crate) lua: Lua,
+    make_env: mlua::Function,
+    sandbox: Sandbox,
+}
+
+impl SandboxedLua {
+    pub(crate) fn new(sandbox: &Sandbox) -> mlua::Result<Self> {
+        let mut libs = StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8 | StdLib::COROUTINE;
+        if sandbox.allows(ExtraLib::Os) {
+            libs |= StdLib::OS;
+        }
+        if sandbox.allows(ExtraLib::Io) {
+            libs |= StdLib::IO;
+        }
+        let lua = Lua::new_with(libs, LuaOptions::default())?;
+        let make_env = lua.load(PRELUDE).set_name("=frrhook.sandbox").call::<mlua::Function>(())?;
+        Ok(SandboxedLua { lua, make_env, sandbox: sandbox.clone() })
+    }
+
+    /// A fresh environment for script `script`.
+    pub(crate) fn make_env(&self, script: &str, shared: &SharedStore) -> mlua::Result<Table> {
+        let lua = &self.lua;
+        let log = make_log(lua, script)?;
+        let shared_t = make_shared(lua, shared)?;
+        let extras = lua.create_table()?;
+        let globals = lua.globals();
+        if self.sandbox.allows(ExtraLib::Os) {
+            extras.raw_set("os", globals.raw_get::<Value>("os")?)?;
+        }
+        if self.sandbox.allows(ExtraLib::Io) {
+            extras.raw_set("io", globals.raw_get::<Value>("io")?)?;
+        }
+        if self.sandbox.allows(ExtraLib::CollectGarbage) {
+            extras.raw_set("collectgarbage", globals.raw_get::<Value>("collectgarbage")?)?;
+        }
+        self.make_env.call((log, shared_t, extras))
+    }
+}
+
+/// Joins log arguments the way `print` does, without calling metamethods.
+fn join_args(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, v) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        match v {
+            Value::String(s) => out.push_str(&String::from_utf8_lossy(&s.as_bytes())),
+            Value::Integer(n) => out.push_str(&n.to_string()),
+            Value::Number(n) => out.push_str(&crate::codec::value::format_number(*n)),
+            Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Nil => out.push_str("nil"),
+            other => out.push_str(crate::codec::type_name(other)),
+        }
+    }
+    out
+}
+
+fn make_log(lua: &Lua, script: &str) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(0, 6)?;
+    macro_rules! level {
+        ($key:literal, $level:ident) => {{
+            let name: std::sync::Arc<str> = script.into();
+            t.raw_set(
+                $key,
+                lua.create_function(move |_, args: Variadic<Value>| {
+                    let msg = join_args(&args);
+                    tracing::event!(target: "frrhook::script", tracing::Level::$level, script = %name, level = $key, "{msg}");
+                    Ok(())
+                })?,
+            )?;
+        }};
+    }
+    level!("trace", TRACE);
+    level!("debug", DEBUG);
+    level!("info", INFO);
+    level!("notice", INFO);
+    level!("warn", WARN);
+    level!("error", ERROR);
+    Ok(t)
+}
+
+fn to_shared(v: &Value, what: &str) -> mlua::Result<Option<SharedValue>> {
+    Ok(match v {
+        Value::Nil => None,
+        Value::Boolean(b) => Some(SharedValue::Boolean(*b)),
+        Value::Integer(i) => Some(SharedValue::Integer(*i)),
+        Value::Number(n) => Some(SharedValue::Number(*n)),
+        Value::String(s) => Some(SharedValue::String(std::sync::Arc::from(&*s.as_bytes()))),
+        other => {
+            return Err(mlua::Error::RuntimeError(format!(
+                "{what}: shared values are nil, boolean, number or string, got {}",
+                crate::codec::type_name(other)
+            )));
+        }
+    })
+}
+
+fn from_shared(lua: &Lua, v: Option<SharedValue>) -> mlua::Result<Value> {
+    Ok(match v {
+        None => Value::Nil,
+        Some(SharedValue::Boolean(b)) => Value::Boolean(b),
+        Some(SharedValue::Integer(i)) => Value::Integer(i),
+        Some(SharedValue::Number(n)) => Value::Number(n),
+        Some(SharedValue::String(s)) => Value::String(lua.create_string(&*s)?),
+    })
+}
+
+fn key_bytes(v: &Value, what: &str) -> mlua::Result<Vec<u8>> {
+    match v {
+        Value::String(s) => Ok(s.as_bytes().to_vec()),
+        Value::Integer(i) => Ok(i.to_string().into_bytes()),
+        other => Err(mlua::Error::RuntimeError(format!(
+            "{what}: keys are strings, got {}",
+            crate::codec::type_name(other)
+        ))),
+    }
+}
+
+fn make_shared(lua: &Lua, store: &SharedStore) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(0, 4)?;
+    let s = store.clone();
+    t.raw_set(
+        "get",
+        lua.create_function(move |lua, k: Value| from_shared(lua, s.get(key_bytes(&k, "shared.get")?)))?,
+    )?;
+    let s = store.clone();
+    t.raw_set(
+        "set",
+        lua.create_function(move |_, (k, v): (Value, Value)| {
+            s.set(key_bytes(&k, "shared.set")?, to_shared(&v, "shared.set")?);
+            Ok(())
+        })?,
+    )?;
+    let s = store.clone();
+    t.raw_set(
+        "incr",
+        lua.create_function(move |_, (k, d): (Value, Option<i64>)| {
+            s.incr(key_bytes(&k, "shared.incr")?, d.unwrap_or(1)).map_err(mlua::Error::RuntimeError)
+        })?,
+    )?;
+    let s = store.clone();
+    t.raw_set(
+        "cas",
+        lua.create_function(move |_, (k, old, new): (Value, Value, Value)| {
+            let old = to_shared(&old, "shared.cas")?;
+            Ok(s.cas(key_bytes(&k, "shared.cas")?, old.as_ref(), to_shared(&new, "shared.cas")?))
+        })?,
+    )?;
+    Ok(t)
+}
