@@ -30,10 +30,7 @@ pub trait LuaEncode {
     ///
     /// Named types (structs, enums) register a class in `registry` and return
     /// [`LuaType::Named`]; the default is [`LuaType::Any`].
-    fn lua_type(registry: &mut TypeRegistry) -> LuaType
-    where
-        Self: Sized,
-    {
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         let _ = registry;
         LuaType::Any
     }
@@ -43,11 +40,17 @@ impl<T: LuaEncode + ?Sized> LuaEncode for &T {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         (**self).encode(lua)
     }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        T::lua_type(registry)
+    }
 }
 
 impl<T: LuaEncode + ?Sized> LuaEncode for &mut T {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         (**self).encode(lua)
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        T::lua_type(registry)
     }
 }
 
@@ -55,10 +58,16 @@ impl<T: LuaEncode + ?Sized> LuaEncode for Box<T> {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         (**self).encode(lua)
     }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        T::lua_type(registry)
+    }
 }
 
 impl<T: LuaEncode + ?Sized> LuaEncode for std::sync::Arc<T> {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         (**self).encode(lua)
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        T::lua_type(registry)
     }
 }

@@ -61,12 +61,18 @@ pub struct DecodeError {
 impl DecodeError {
     /// An error of `kind` at the root.
     pub fn new(kind: DecodeErrorKind) -> Self {
-        DecodeError { kind, path: Vec::new() }
+        DecodeError {
+            kind,
+            path: Vec::new(),
+        }
     }
 
     /// `expected EXPECTED, got FOUND`.
     pub fn type_mismatch(expected: impl Into<Cow<'static, str>>, found: String) -> Self {
-        Self::new(DecodeErrorKind::Type { expected: expected.into(), found })
+        Self::new(DecodeErrorKind::Type {
+            expected: expected.into(),
+            found,
+        })
     }
 
     /// A value of the right Lua type but an unaccepted form.
@@ -133,8 +139,12 @@ fn is_identifier(s: &str) -> bool {
 impl fmt::Display for DecodeErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DecodeErrorKind::Type { expected, found } => write!(f, "expected {expected}, got {found}"),
-            DecodeErrorKind::Range { expected, found } => write!(f, "expected {expected}, got {found}"),
+            DecodeErrorKind::Type { expected, found } => {
+                write!(f, "expected {expected}, got {found}")
+            }
+            DecodeErrorKind::Range { expected, found } => {
+                write!(f, "expected {expected}, got {found}")
+            }
             DecodeErrorKind::MissingField(name) => write!(f, "missing required field `{name}`"),
             DecodeErrorKind::Invalid(msg) => f.write_str(msg),
             DecodeErrorKind::TooDeep => write!(

@@ -40,7 +40,7 @@ mod lua_type;
 pub mod value;
 
 pub use decode::{LuaCodec, LuaDecode};
-pub use depth::{MAX_DEPTH, DepthGuard};
+pub use depth::{DepthGuard, MAX_DEPTH};
 pub use encode::LuaEncode;
 pub use error::{DecodeError, DecodeErrorKind, PathSegment};
 pub use lua_type::{ClassDef, ClassKind, FieldDef, LuaType, TypeRegistry};

@@ -131,7 +131,11 @@ impl TypeRegistry {
             // Placeholder first, so a recursive reference finds the name.
             self.classes.insert(
                 name.to_string(),
-                ClassDef { name: name.to_string(), doc: String::new(), kind: ClassKind::Alias(LuaType::Any) },
+                ClassDef {
+                    name: name.to_string(),
+                    doc: String::new(),
+                    kind: ClassKind::Alias(LuaType::Any),
+                },
             );
             let def = build(self);
             self.classes.insert(name.to_string(), def);

@@ -50,13 +50,25 @@ pub fn describe(value: &Value) -> String {
     }
 }
 
-/// Formats a float as Lua prints it (`nan`, `inf`, `-inf`, `1.5`, `3.0`).
+/// Formats a float as Lua prints it (`nan`, `inf`, `-inf`, `1.5`, `3.0`), with very
+/// large and very small magnitudes in exponent form (`1e300`, `9.223372036854776e18`,
+/// `1e-7`) and always enough digits to tell the value apart.
+///
+/// ```
+/// use frrhook_codec::value::format_number;
+/// assert_eq!(format_number(3.0), "3.0");
+/// assert_eq!(format_number(1e300), "1e300");
+/// assert_eq!(format_number(2f64.powi(63)), "9.223372036854776e18");
+/// assert_eq!(format_number(f64::NAN), "nan");
+/// ```
 pub fn format_number(n: f64) -> String {
     if n.is_nan() {
         "nan".into()
     } else if n.is_infinite() {
         if n > 0.0 { "inf".into() } else { "-inf".into() }
-    } else if n.fract() == 0.0 && n.abs() < 1e16 {
+    } else if n.abs() >= 1e16 || (n != 0.0 && n.abs() < 1e-4) {
+        format!("{n:e}")
+    } else if n.fract() == 0.0 {
         format!("{n:.1}")
     } else {
         format!("{n}")

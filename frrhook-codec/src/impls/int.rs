@@ -7,7 +7,10 @@ use crate::value::{describe, format_number};
 use crate::{DecodeError, DecodeErrorKind, LuaDecode, LuaEncode, LuaType, TypeRegistry};
 
 fn range_error(expected: &'static str, found: String) -> DecodeError {
-    DecodeError::new(DecodeErrorKind::Range { expected: expected.into(), found })
+    DecodeError::new(DecodeErrorKind::Range {
+        expected: expected.into(),
+        found,
+    })
 }
 
 /// Reads a Lua number as an i128 if it is integral, so every Rust integer type can
@@ -25,6 +28,14 @@ fn integral(value: &Value, expected: &'static str) -> Result<i128, DecodeError> 
             }
         }
         other => Err(DecodeError::type_mismatch("integer", describe(other))),
+    }
+}
+
+/// The out-of-range value as Lua prints it: `300` for an integer, `300.0` for a float.
+fn found_text(value: &Value, wide: i128) -> String {
+    match value {
+        Value::Number(n) => format_number(*n),
+        _ => wide.to_string(),
     }
 }
 
@@ -50,7 +61,7 @@ macro_rules! int_codec {
             crate::whole_value_update!();
             fn decode(value: &Value) -> Result<Self, DecodeError> {
                 let wide = integral(value, range_text::<$t>())?;
-                <$t>::try_from(wide).map_err(|_| range_error(range_text::<$t>(), wide.to_string()))
+                <$t>::try_from(wide).map_err(|_| range_error(range_text::<$t>(), found_text(value, wide)))
             }
             fn lua_type(_: &mut TypeRegistry) -> LuaType {
                 LuaType::Integer
@@ -59,7 +70,9 @@ macro_rules! int_codec {
     )*};
 }
 
-int_codec!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, i128, u128);
+int_codec!(
+    i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, i128, u128
+);
 
 /// `integer in MIN..=MAX (type)` with the real bounds, built once per type.
 fn range_text<T: Bounds>() -> &'static str {
@@ -71,7 +84,7 @@ trait Bounds {
 }
 
 macro_rules! bounds {
-    ($($t:ty => $text:literal),*) => {$(
+    ($($t:ty => $text:expr),*) => {$(
         impl Bounds for $t { const TEXT: &'static str = $text; }
     )*};
 }
@@ -81,12 +94,25 @@ bounds!(
     i16 => "integer in -32768..=32767 (i16)",
     i32 => "integer in -2147483648..=2147483647 (i32)",
     i64 => "integer in -9223372036854775808..=9223372036854775807 (i64)",
-    isize => "integer in isize range (isize)",
+    isize => ISIZE_TEXT,
     u8 => "integer in 0..=255 (u8)",
     u16 => "integer in 0..=65535 (u16)",
     u32 => "integer in 0..=4294967295 (u32)",
     u64 => "integer in 0..=18446744073709551615 (u64)",
-    usize => "integer in usize range (usize)",
+    usize => USIZE_TEXT,
     i128 => "integer (i128)",
     u128 => "integer >= 0 (u128)"
 );
+
+#[cfg(target_pointer_width = "64")]
+const ISIZE_TEXT: &str = "integer in -9223372036854775808..=9223372036854775807 (isize)";
+#[cfg(target_pointer_width = "64")]
+const USIZE_TEXT: &str = "integer in 0..=18446744073709551615 (usize)";
+#[cfg(target_pointer_width = "32")]
+const ISIZE_TEXT: &str = "integer in -2147483648..=2147483647 (isize)";
+#[cfg(target_pointer_width = "32")]
+const USIZE_TEXT: &str = "integer in 0..=4294967295 (usize)";
+#[cfg(target_pointer_width = "16")]
+const ISIZE_TEXT: &str = "integer in -32768..=32767 (isize)";
+#[cfg(target_pointer_width = "16")]
+const USIZE_TEXT: &str = "integer in 0..=65535 (usize)";

@@ -1,4 +1,5 @@
-//! bool and strings.
+//! bool, strings and `char`. Strings must be UTF-8 to decode into `String` or `char`;
+//! a Lua string with invalid UTF-8 is an error giving the byte offset.
 
 use mlua::{Lua, Value};
 
@@ -58,5 +59,53 @@ impl LuaDecode for String {
     }
     fn lua_type(_: &mut TypeRegistry) -> LuaType {
         LuaType::String
+    }
+}
+
+impl LuaEncode for char {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        let mut buf = [0u8; 4];
+        lua.create_string(self.encode_utf8(&mut buf).as_bytes())
+            .map(Value::String)
+    }
+    fn lua_type(_: &mut TypeRegistry) -> LuaType {
+        LuaType::String
+    }
+}
+
+/// A string of exactly one Unicode scalar value (1 to 4 bytes of UTF-8).
+impl LuaDecode for char {
+    crate::whole_value_update!();
+    fn decode(value: &Value) -> Result<Self, DecodeError> {
+        const EXPECTED: &str = "string of one character";
+        let Value::String(s) = value else {
+            return Err(DecodeError::type_mismatch(EXPECTED, describe(value)));
+        };
+        let bytes = s.as_bytes();
+        let mut chars = match std::str::from_utf8(&bytes) {
+            Ok(text) => text.chars(),
+            Err(e) => {
+                return Err(DecodeError::invalid(format!(
+                    "expected UTF-8 string, got invalid UTF-8 at byte {}",
+                    e.valid_up_to()
+                )));
+            }
+        };
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => Ok(c),
+            _ => Err(DecodeError::invalid(format!(
+                "expected {EXPECTED}, got {}",
+                describe(value)
+            ))),
+        }
+    }
+    fn lua_type(_: &mut TypeRegistry) -> LuaType {
+        LuaType::String
+    }
+}
+
+impl<T: LuaEncode + ToOwned + ?Sized> LuaEncode for std::borrow::Cow<'_, T> {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        (**self).encode(lua)
     }
 }

@@ -1,0 +1,137 @@
+//! Sequences: `Vec<T>`, `VecDeque<T>`, `[T]`, `[T; N]`, `BTreeSet<T>`, `HashSet<T, S>`.
+//!
+//! Encoded as 1-based Lua sequences. Decoding accepts only tables whose keys are exactly
+//! `1..=n`: a non-integer key, a key `<= 0` or a hole is an error naming the key. An
+//! element type that accepts nil (`Option<T>`) may have holes, read as nil, since
+//! `{1, nil, 3}` is how such a sequence encodes.
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hash};
+
+use mlua::{Lua, Value};
+
+use super::table::{decode_fixed_element, decode_sequence, expect_table, read_fixed};
+use crate::{DecodeError, DepthGuard, LuaDecode, LuaEncode, LuaType, TypeRegistry};
+
+/// Builds a 1-based sequence from `items`.
+pub(crate) fn encode_seq<'a, T: LuaEncode + 'a>(
+    lua: &Lua,
+    items: impl ExactSizeIterator<Item = &'a T>,
+) -> mlua::Result<Value> {
+    let table = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, item) in items.enumerate() {
+        table.raw_set(i as i64 + 1, item.encode(lua)?)?;
+    }
+    Ok(Value::Table(table))
+}
+
+impl<T: LuaEncode> LuaEncode for [T] {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        encode_seq(lua, self.iter())
+    }
+}
+
+impl<T: LuaEncode> LuaEncode for Vec<T> {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        encode_seq(lua, self.iter())
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))
+    }
+}
+
+impl<T: LuaDecode> LuaDecode for Vec<T> {
+    crate::whole_value_update!();
+    fn decode(value: &Value) -> Result<Self, DecodeError> {
+        decode_sequence(value)
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        LuaType::Array(Box::new(<T as LuaDecode>::lua_type(registry)))
+    }
+}
+
+impl<T: LuaEncode> LuaEncode for VecDeque<T> {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        encode_seq(lua, self.iter())
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))
+    }
+}
+
+impl<T: LuaDecode> LuaDecode for VecDeque<T> {
+    crate::whole_value_update!();
+    fn decode(value: &Value) -> Result<Self, DecodeError> {
+        decode_sequence(value).map(VecDeque::from)
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        LuaType::Array(Box::new(<T as LuaDecode>::lua_type(registry)))
+    }
+}
+
+impl<T: LuaEncode, const N: usize> LuaEncode for [T; N] {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        encode_seq(lua, self.iter())
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))
+    }
+}
+
+impl<T: LuaDecode, const N: usize> LuaDecode for [T; N] {
+    crate::whole_value_update!();
+    fn decode(value: &Value) -> Result<Self, DecodeError> {
+        let table = expect_table(value, "table")?;
+        let _guard = DepthGuard::enter()?;
+        let (slots, count) = read_fixed(table, N)?;
+        let mut out = Vec::with_capacity(N);
+        for (i, slot) in slots.into_iter().enumerate() {
+            out.push(decode_fixed_element::<T>(slot, N, count, i + 1)?);
+        }
+        <[T; N]>::try_from(out)
+            .map_err(|v| DecodeError::invalid(format!("expected {N} elements, got {}", v.len())))
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        LuaType::Array(Box::new(<T as LuaDecode>::lua_type(registry)))
+    }
+}
+
+impl<T: LuaEncode> LuaEncode for BTreeSet<T> {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        encode_seq(lua, self.iter())
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))
+    }
+}
+
+/// Duplicates in the Lua sequence are merged.
+impl<T: LuaDecode + Ord> LuaDecode for BTreeSet<T> {
+    crate::whole_value_update!();
+    fn decode(value: &Value) -> Result<Self, DecodeError> {
+        decode_sequence::<T>(value).map(|v| v.into_iter().collect())
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        LuaType::Array(Box::new(<T as LuaDecode>::lua_type(registry)))
+    }
+}
+
+impl<T: LuaEncode, S> LuaEncode for HashSet<T, S> {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        encode_seq(lua, self.iter())
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))
+    }
+}
+
+/// Duplicates in the Lua sequence are merged.
+impl<T: LuaDecode + Eq + Hash, S: BuildHasher + Default> LuaDecode for HashSet<T, S> {
+    crate::whole_value_update!();
+    fn decode(value: &Value) -> Result<Self, DecodeError> {
+        decode_sequence::<T>(value).map(|v| v.into_iter().collect())
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        LuaType::Array(Box::new(<T as LuaDecode>::lua_type(registry)))
+    }
+}

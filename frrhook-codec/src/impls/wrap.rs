@@ -1,0 +1,109 @@
+//! `Option<T>` (nil is `None`), `()` (nil), and the smart pointers `Box`, `Rc`, `Arc`.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use mlua::{Lua, Value};
+
+use crate::value::describe;
+use crate::{DecodeError, LuaDecode, LuaEncode, LuaType, TypeRegistry};
+
+fn optional(inner: LuaType) -> LuaType {
+    match inner {
+        LuaType::Optional(_) | LuaType::Nil | LuaType::Any => inner,
+        other => LuaType::Optional(Box::new(other)),
+    }
+}
+
+impl<T: LuaEncode> LuaEncode for Option<T> {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        match self {
+            Some(v) => v.encode(lua),
+            None => Ok(Value::Nil),
+        }
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        optional(<T as LuaEncode>::lua_type(registry))
+    }
+}
+
+impl<T: LuaDecode> LuaDecode for Option<T> {
+    crate::whole_value_update!();
+    fn decode(value: &Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Nil => Ok(None),
+            other => T::decode(other).map(Some),
+        }
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        optional(<T as LuaDecode>::lua_type(registry))
+    }
+}
+
+impl LuaEncode for () {
+    fn encode(&self, _lua: &Lua) -> mlua::Result<Value> {
+        Ok(Value::Nil)
+    }
+    fn lua_type(_: &mut TypeRegistry) -> LuaType {
+        LuaType::Nil
+    }
+}
+
+impl LuaDecode for () {
+    crate::whole_value_update!();
+    fn decode(value: &Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Nil => Ok(()),
+            other => Err(DecodeError::type_mismatch("nil", describe(other))),
+        }
+    }
+    fn lua_type(_: &mut TypeRegistry) -> LuaType {
+        LuaType::Nil
+    }
+}
+
+/// Delegates to `T`, including in-place updates: a boxed derived struct is patched field
+/// by field like an unboxed one.
+impl<T: LuaDecode> LuaDecode for Box<T> {
+    type Update = T::Update;
+    fn decode(value: &Value) -> Result<Self, DecodeError> {
+        T::decode(value).map(Box::new)
+    }
+    fn prepare_update(&self, value: &Value) -> Result<Self::Update, DecodeError> {
+        (**self).prepare_update(value)
+    }
+    fn apply_update(&mut self, update: Self::Update) -> Self::Update {
+        (**self).apply_update(update)
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        <T as LuaDecode>::lua_type(registry)
+    }
+}
+
+impl<T: LuaEncode + ?Sized> LuaEncode for Rc<T> {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        (**self).encode(lua)
+    }
+}
+
+/// Decoded whole: a new `Rc` replaces the old one (other holders keep the old value).
+impl<T: LuaDecode> LuaDecode for Rc<T> {
+    crate::whole_value_update!();
+    fn decode(value: &Value) -> Result<Self, DecodeError> {
+        T::decode(value).map(Rc::new)
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        <T as LuaDecode>::lua_type(registry)
+    }
+}
+
+/// Decoded whole: a new `Arc` replaces the old one (other holders keep the old value).
+impl<T: LuaDecode> LuaDecode for Arc<T> {
+    crate::whole_value_update!();
+    fn decode(value: &Value) -> Result<Self, DecodeError> {
+        T::decode(value).map(Arc::new)
+    }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        <T as LuaDecode>::lua_type(registry)
+    }
+}
