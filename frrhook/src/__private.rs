@@ -1,12 +1,15 @@
 //! The interface between `#[hook_point]`-generated code and the runtime. Not a public
 //! API: names and signatures here change without notice.
 
+use std::fmt;
+use std::marker::PhantomData;
+
 use mlua::{Lua, Table, Value};
 
-use crate::codec::{DecodeError, LuaDecode, LuaEncode};
+use crate::codec::{DecodeError, LuaDecode, LuaEncode, LuaType, TypeRegistry};
 pub use crate::descriptor::HookRegistration;
-use crate::{HookDescriptor, HookError, Runtime};
 pub use crate::results::ResultTables;
+use crate::{HookDescriptor, HookError, Runtime};
 pub use inventory;
 
 /// An argument that failed to encode.
@@ -75,12 +78,18 @@ pub fn prepare_arg<T: LuaDecode>(
     if v.is_nil() {
         return Ok(None);
     }
-    current.prepare_update(&v).map(Some).map_err(|e| e.at_key(name))
+    current
+        .prepare_update(&v)
+        .map(Some)
+        .map_err(|e| e.at_key(name))
 }
 
 /// Reads one declared result: the last table of the chain that has the key wins.
 #[inline]
-pub fn result<T: LuaDecode>(returned: &ResultTables, name: &'static str) -> Result<Option<T>, DecodeError> {
+pub fn result<T: LuaDecode>(
+    returned: &ResultTables,
+    name: &'static str,
+) -> Result<Option<T>, DecodeError> {
     returned.get(name)
 }
 
@@ -98,6 +107,9 @@ pub fn call<A: HookArgs>(rt: &Runtime, args: &mut A) -> Result<A::Results, HookE
     note = "add `#[derive(LuaCodec)]` to `{Self}`, or pass it as `&{Self}` if scripts must not change it"
 )]
 pub trait WriteBack: LuaEncode + LuaDecode {}
+// `do_not_recommend`: report "`T` cannot be written back" once, instead of one error per
+// missing supertrait through this impl.
+#[diagnostic::do_not_recommend]
 impl<T: LuaEncode + LuaDecode> WriteBack for T {}
 
 /// Used by generated code: `assert_write_back::<T>()` spans the error on the type.
@@ -106,3 +118,180 @@ pub const fn assert_write_back<T: WriteBack>() {}
 pub const fn assert_encode<T: LuaEncode + ?Sized>() {}
 /// Used by generated code: `assert_decode::<T>()` spans the error on the type.
 pub const fn assert_decode<T: LuaDecode>() {}
+
+// ---------------------------------------------------------------------------------------
+// Probes: one compile error per bad type.
+//
+// Generated code checks each user type exactly once, with an `assert_*` const spanned on
+// the type as the user wrote it. Every other use of a user type that needs a codec trait
+// goes through a probe: `(&Probe::<T>::new()).method(..)` resolves to the `Probe*` trait
+// when `T` has the bound and, by auto-ref, to the `*Fallback` trait when it does not. The
+// fallbacks are never called: when one is selected an `assert_*` has already failed the
+// build. Without them a type lacking `LuaEncode` would also fail in the descriptor, the
+// call and the result decoding: five errors for one missing derive.
+// ---------------------------------------------------------------------------------------
+
+/// A zero-sized stand-in for `T`, the receiver of the probe methods.
+pub struct Probe<T: ?Sized>(PhantomData<fn() -> PhantomData<T>>);
+
+impl<T: ?Sized> Probe<T> {
+    /// The probe for `T`.
+    #[inline(always)]
+    pub const fn new() -> Self {
+        Probe(PhantomData)
+    }
+}
+
+impl<T: ?Sized> Default for Probe<T> {
+    fn default() -> Self {
+        Probe::new()
+    }
+}
+
+const UNREACHABLE: &str =
+    "frrhook: probe fallback called; an assert_* of #[hook_point] should have failed the build";
+
+/// The Lua shape of an encodable type, including the unsized `str` and `[T]`.
+pub trait EncodeShape {
+    /// See [`LuaEncode::lua_type`].
+    fn shape(registry: &mut TypeRegistry) -> LuaType;
+}
+impl<T: LuaEncode> EncodeShape for T {
+    fn shape(registry: &mut TypeRegistry) -> LuaType {
+        <T as LuaEncode>::lua_type(registry)
+    }
+}
+impl EncodeShape for str {
+    fn shape(_: &mut TypeRegistry) -> LuaType {
+        LuaType::String
+    }
+}
+impl<T: LuaEncode> EncodeShape for [T] {
+    fn shape(registry: &mut TypeRegistry) -> LuaType {
+        LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))
+    }
+}
+
+/// Probe: the Lua shape of an argument type.
+pub trait ProbeEncode {
+    /// `T`'s shape.
+    fn encode_lua_type(&self, registry: &mut TypeRegistry) -> LuaType;
+}
+impl<T: ?Sized + EncodeShape> ProbeEncode for Probe<T> {
+    #[inline]
+    fn encode_lua_type(&self, registry: &mut TypeRegistry) -> LuaType {
+        T::shape(registry)
+    }
+}
+/// Fallback of [`ProbeEncode`].
+pub trait ProbeEncodeFallback {
+    /// Never called.
+    fn encode_lua_type(&self, registry: &mut TypeRegistry) -> LuaType;
+}
+impl<T: ?Sized> ProbeEncodeFallback for &Probe<T> {
+    fn encode_lua_type(&self, _: &mut TypeRegistry) -> LuaType {
+        unreachable!("{UNREACHABLE}")
+    }
+}
+
+/// Probe: decoding a declared result.
+pub trait ProbeDecode<T> {
+    /// `T`'s shape.
+    fn decode_lua_type(&self, registry: &mut TypeRegistry) -> LuaType;
+    /// [`result`].
+    fn decode_result(
+        &self,
+        returned: &ResultTables,
+        name: &'static str,
+    ) -> Result<Option<T>, DecodeError>;
+}
+impl<T: LuaDecode> ProbeDecode<T> for Probe<T> {
+    #[inline]
+    fn decode_lua_type(&self, registry: &mut TypeRegistry) -> LuaType {
+        <T as LuaDecode>::lua_type(registry)
+    }
+    #[inline]
+    fn decode_result(
+        &self,
+        returned: &ResultTables,
+        name: &'static str,
+    ) -> Result<Option<T>, DecodeError> {
+        result::<T>(returned, name)
+    }
+}
+/// Fallback of [`ProbeDecode`].
+pub trait ProbeDecodeFallback<T> {
+    /// Never called.
+    fn decode_lua_type(&self, registry: &mut TypeRegistry) -> LuaType;
+    /// Never called.
+    fn decode_result(
+        &self,
+        returned: &ResultTables,
+        name: &'static str,
+    ) -> Result<Option<T>, DecodeError>;
+}
+impl<T> ProbeDecodeFallback<T> for &Probe<T> {
+    fn decode_lua_type(&self, _: &mut TypeRegistry) -> LuaType {
+        unreachable!("{UNREACHABLE}")
+    }
+    fn decode_result(&self, _: &ResultTables, _: &'static str) -> Result<Option<T>, DecodeError> {
+        unreachable!("{UNREACHABLE}")
+    }
+}
+
+/// Probe: running the chain of a hook whose argument types all have their codecs.
+pub trait ProbeCall {
+    /// The arguments struct.
+    type Args: HookArgs;
+    /// [`call`].
+    fn call_hook(
+        &self,
+        rt: &Runtime,
+        args: &mut Self::Args,
+    ) -> Result<<Self::Args as HookArgs>::Results, HookError>;
+}
+impl<A: HookArgs> ProbeCall for Probe<A> {
+    type Args = A;
+    #[inline(always)]
+    fn call_hook(&self, rt: &Runtime, args: &mut A) -> Result<A::Results, HookError> {
+        call(rt, args)
+    }
+}
+/// Fallback of [`ProbeCall`].
+pub trait ProbeCallFallback {
+    /// Never called.
+    fn call_hook<A, R>(&self, rt: &Runtime, args: &mut A) -> Result<R, HookError>;
+}
+impl<T: ?Sized> ProbeCallFallback for &Probe<T> {
+    fn call_hook<A, R>(&self, _: &Runtime, _: &mut A) -> Result<R, HookError> {
+        unreachable!("{UNREACHABLE}")
+    }
+}
+
+/// Probe: `Debug` of a result field, `..` for types without `Debug`.
+pub trait ProbeDebug<T> {
+    /// The field as `dyn Debug`.
+    fn debug_field<'v>(&self, value: &'v T) -> &'v dyn fmt::Debug;
+}
+impl<T: fmt::Debug> ProbeDebug<T> for Probe<T> {
+    #[inline]
+    fn debug_field<'v>(&self, value: &'v T) -> &'v dyn fmt::Debug {
+        value
+    }
+}
+/// Fallback of [`ProbeDebug`]: the type has no `Debug`.
+pub trait ProbeDebugFallback<T> {
+    /// Prints `..`.
+    fn debug_field<'v>(&self, value: &'v T) -> &'v dyn fmt::Debug;
+}
+impl<T> ProbeDebugFallback<T> for &Probe<T> {
+    fn debug_field<'v>(&self, _: &'v T) -> &'v dyn fmt::Debug {
+        &NoDebug
+    }
+}
+struct NoDebug;
+impl fmt::Debug for NoDebug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("..")
+    }
+}

@@ -27,7 +27,9 @@ pub(crate) fn call<A: HookArgs>(rt: &Runtime, args: &mut A) -> Result<A::Results
     let start = ts.timing.then(Instant::now);
     let outcome = run_chain(&ts, chain, args);
     let elapsed = start.map(|s| s.elapsed());
-    chain.stats.record(outcome.as_ref().err().map(HookError::kind), elapsed);
+    chain
+        .stats
+        .record(outcome.as_ref().err().map(HookError::kind), elapsed);
     match outcome {
         Ok(r) => Ok(r),
         Err(e) => fail::<A>(hook.on_error, e),
@@ -44,14 +46,21 @@ fn fail<A: HookArgs>(policy: ErrorPolicy, e: HookError) -> Result<A::Results, Ho
     }
 }
 
-fn run_chain<A: HookArgs>(ts: &ThreadState, chain: &Chain, args: &mut A) -> Result<A::Results, HookError> {
+fn run_chain<A: HookArgs>(
+    ts: &ThreadState,
+    chain: &Chain,
+    args: &mut A,
+) -> Result<A::Results, HookError> {
     let mut tables = ResultTables::default();
     let mut undos: Vec<A::Undo> = Vec::new();
     let mut buf: Vec<mlua::Value> = Vec::with_capacity(chain.hook.args.len());
     for entry in &chain.entries {
         let start = ts.timing.then(Instant::now);
         let r = run_one(ts, chain, entry, args, &mut buf);
-        entry.stats.record(r.as_ref().err().map(HookError::kind), start.map(|s| s.elapsed()));
+        entry.stats.record(
+            r.as_ref().err().map(HookError::kind),
+            start.map(|s| s.elapsed()),
+        );
         match r {
             Ok((table, undo)) => {
                 tables.push(table);
@@ -74,7 +83,10 @@ fn run_chain<A: HookArgs>(ts: &ThreadState, chain: &Chain, args: &mut A) -> Resu
             let last = chain.entries.last();
             let mut err = HookError::from_decode(e).with_hook(chain.hook.name);
             if let Some(l) = last {
-                err = err.with_script(l.script.clone()).with_function(l.function.clone()).or_line(l.line);
+                err = err
+                    .with_script(l.script.clone())
+                    .with_function(l.function.clone())
+                    .or_line(l.line);
             }
             Err(err)
         }
@@ -88,12 +100,23 @@ fn run_one<A: HookArgs>(
     args: &mut A,
     buf: &mut Vec<mlua::Value>,
 ) -> Result<(mlua::Table, A::Undo), HookError> {
-    let locate = |e: HookError| e.with_hook(chain.hook.name).with_script(entry.script.clone()).with_function(entry.function.clone());
-    let func = entry.func.as_ref().map_err(|e| e.clone().with_hook(chain.hook.name))?;
+    let locate = |e: HookError| {
+        e.with_hook(chain.hook.name)
+            .with_script(entry.script.clone())
+            .with_function(entry.function.clone())
+    };
+    let func = entry
+        .func
+        .as_ref()
+        .map_err(|e| e.clone().with_hook(chain.hook.name))?;
     let lua = &ts.state.lua;
     buf.clear();
-    args.encode(lua, buf)
-        .map_err(|e| locate(HookError::new(ErrorKind::Encode, format!("argument `{}`: {}", e.arg, e.error))))?;
+    args.encode(lua, buf).map_err(|e| {
+        locate(HookError::new(
+            ErrorKind::Encode,
+            format!("argument `{}`: {}", e.arg, e.error),
+        ))
+    })?;
     let armed = limits::arm(lua, &chain.limits);
     let ret = func.call::<MultiValue>(MultiValue::from_vec(std::mem::take(buf)));
     let tripped = armed.finish();
@@ -107,7 +130,10 @@ fn run_one<A: HookArgs>(
             return Err(locate(err).or_line(entry.line));
         }
     };
-    let table = loader::single_table(ret).map_err(|m| locate(HookError::new(ErrorKind::NotATable, m)).or_line(entry.line))?;
-    let undo = args.write_back(&table).map_err(|e| locate(HookError::from_decode(e)).or_line(entry.line))?;
+    let table = loader::single_table(ret)
+        .map_err(|m| locate(HookError::new(ErrorKind::NotATable, m)).or_line(entry.line))?;
+    let undo = args
+        .write_back(&table)
+        .map_err(|e| locate(HookError::from_decode(e)).or_line(entry.line))?;
     Ok((table, undo))
 }

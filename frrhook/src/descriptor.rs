@@ -128,7 +128,11 @@ impl HookDescriptor {
 
     /// The first line of the doc comment.
     pub fn summary(&self) -> &'static str {
-        self.doc.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("")
+        self.doc
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
     }
 
     pub(crate) fn add_attached(&self, n: u32) {

@@ -72,7 +72,10 @@ impl ErrorKind {
 
     /// Whether the script was stopped by a limit (instructions, deadline, memory).
     pub fn is_limit(self) -> bool {
-        matches!(self, ErrorKind::InstructionLimit | ErrorKind::Deadline | ErrorKind::Memory)
+        matches!(
+            self,
+            ErrorKind::InstructionLimit | ErrorKind::Deadline | ErrorKind::Memory
+        )
     }
 
     pub(crate) fn index(self) -> usize {

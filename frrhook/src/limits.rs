@@ -53,7 +53,11 @@ impl Default for Limits {
 impl Limits {
     /// No limits at all (the operator's risk; for benchmarks and trusted code).
     pub const fn none() -> Self {
-        Limits { instructions: None, deadline: None, memory: None }
+        Limits {
+            instructions: None,
+            deadline: None,
+            memory: None,
+        }
     }
     /// Sets the instruction budget per call.
     #[must_use]
@@ -113,7 +117,12 @@ struct Frame {
     tripped: Option<ErrorKind>,
 }
 
-const IDLE: Frame = Frame { active: false, instructions_left: i64::MAX, deadline: None, tripped: None };
+const IDLE: Frame = Frame {
+    active: false,
+    instructions_left: i64::MAX,
+    deadline: None,
+    tripped: None,
+};
 
 thread_local! {
     static FRAME: Cell<Frame> = const { Cell::new(IDLE) };
@@ -150,7 +159,11 @@ unsafe extern "C-unwind" fn limit_hook(state: *mut ffi::lua_State, _ar: *mut ffi
             // Fire on every instruction of this thread from now on, so `pcall` cannot
             // keep the script going.
             ffi::lua_sethook(state, Some(limit_hook), ffi::LUA_MASKCOUNT, 1);
-            let msg = if kind == ErrorKind::Deadline { DEADLINE_MSG } else { INSTRUCTIONS_MSG };
+            let msg = if kind == ErrorKind::Deadline {
+                DEADLINE_MSG
+            } else {
+                INSTRUCTIONS_MSG
+            };
             ffi::luaL_error(state, c"%s".as_ptr(), msg.as_ptr());
         }
     }
@@ -172,14 +185,23 @@ pub(crate) fn arm<'a>(lua: &'a Lua, limits: &Limits) -> Armed<'a> {
     if hooked {
         let frame = Frame {
             active: true,
-            instructions_left: limits.instructions.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX)),
+            instructions_left: limits
+                .instructions
+                .map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX)),
             deadline: limits.deadline.map(|d| Instant::now() + d),
             tripped: None,
         };
         FRAME.with(|f| f.set(frame));
         // SAFETY: `lua.state()` is the main state of a live Lua; setting a hook is allowed
         // at any time.
-        unsafe { ffi::lua_sethook(lua.state(), Some(limit_hook), ffi::LUA_MASKCOUNT, CHECK_EVERY as c_int) };
+        unsafe {
+            ffi::lua_sethook(
+                lua.state(),
+                Some(limit_hook),
+                ffi::LUA_MASKCOUNT,
+                CHECK_EVERY as c_int,
+            )
+        };
     } else {
         FRAME.with(|f| f.set(IDLE));
     }
@@ -187,7 +209,12 @@ pub(crate) fn arm<'a>(lua: &'a Lua, limits: &Limits) -> Armed<'a> {
         Some(cap) => lua.set_memory_limit(cap).is_ok(),
         None => false,
     };
-    Armed { lua, saved, hooked, memory_set }
+    Armed {
+        lua,
+        saved,
+        hooked,
+        memory_set,
+    }
 }
 
 impl Armed<'_> {
@@ -208,7 +235,12 @@ impl Drop for Armed<'_> {
             // SAFETY: as in `arm`.
             unsafe {
                 if self.saved.active {
-                    ffi::lua_sethook(self.lua.state(), Some(limit_hook), ffi::LUA_MASKCOUNT, CHECK_EVERY as c_int);
+                    ffi::lua_sethook(
+                        self.lua.state(),
+                        Some(limit_hook),
+                        ffi::LUA_MASKCOUNT,
+                        CHECK_EVERY as c_int,
+                    );
                 } else {
                     ffi::lua_sethook(self.lua.state(), None, 0, 0);
                 }

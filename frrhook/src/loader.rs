@@ -16,13 +16,17 @@ use crate::{ErrorKind, HookError};
 pub(crate) fn check_name(name: &str) -> Result<(), HookError> {
     let ok = !name.is_empty()
         && !name.starts_with('.')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if ok {
         Ok(())
     } else {
         Err(HookError::new(
             ErrorKind::Config,
-            format!("invalid script name {name:?}: use letters, digits, '_', '-' and '.' (the file is NAME.lua)"),
+            format!(
+                "invalid script name {name:?}: use letters, digits, '_', '-' and '.' (the file is NAME.lua)"
+            ),
         ))
     }
 }
@@ -37,7 +41,11 @@ pub(crate) fn read_source(dir: &Path, name: &str) -> Result<Arc<[u8]>, HookError
     check_name(name)?;
     let path = script_path(dir, name);
     std::fs::read(&path).map(Arc::from).map_err(|e| {
-        HookError::new(ErrorKind::Io, format!("cannot read {}: {e}", path.display())).with_script(name)
+        HookError::new(
+            ErrorKind::Io,
+            format!("cannot read {}: {e}", path.display()),
+        )
+        .with_script(name)
     })
 }
 
@@ -51,9 +59,12 @@ pub(crate) fn instantiate(
     limits: &Limits,
 ) -> Result<Table, HookError> {
     let lua = &sl.lua;
-    let env = sl
-        .make_env(name, shared)
-        .map_err(|e| HookError::new(ErrorKind::Runtime, format!("cannot build script environment: {e}")))?;
+    let env = sl.make_env(name, shared).map_err(|e| {
+        HookError::new(
+            ErrorKind::Runtime,
+            format!("cannot build script environment: {e}"),
+        )
+    })?;
     let chunk = lua
         .load(source)
         .set_name(format!("={}", chunk_name(name)))
@@ -77,18 +88,29 @@ pub(crate) fn instantiate(
 }
 
 /// Looks up function `function` in a script environment.
-pub(crate) fn get_function(env: &Table, script: &str, function: &str) -> Result<Function, HookError> {
+pub(crate) fn get_function(
+    env: &Table,
+    script: &str,
+    function: &str,
+) -> Result<Function, HookError> {
     match env.raw_get::<Value>(function) {
         Ok(Value::Function(f)) => Ok(f),
         Ok(Value::Nil) | Err(_) => Err(HookError::new(
             ErrorKind::MissingFunction,
-            format!("function `{function}` is not defined in {}", chunk_name(script)),
+            format!(
+                "function `{function}` is not defined in {}",
+                chunk_name(script)
+            ),
         )
         .with_script(script)
         .with_function(function)),
         Ok(other) => Err(HookError::new(
             ErrorKind::MissingFunction,
-            format!("`{function}` in {} is a {}, not a function", chunk_name(script), crate::codec::type_name(&other)),
+            format!(
+                "`{function}` in {} is a {}, not a function",
+                chunk_name(script),
+                crate::codec::type_name(&other)
+            ),
         )
         .with_script(script)
         .with_function(function)),
@@ -97,7 +119,10 @@ pub(crate) fn get_function(env: &Table, script: &str, function: &str) -> Result<
 
 /// The line where `f` is defined, for errors that happen after it returned.
 pub(crate) fn line_defined(f: &Function) -> Option<u32> {
-    f.info().line_defined.and_then(|l| u32::try_from(l).ok()).filter(|l| *l > 0)
+    f.info()
+        .line_defined
+        .and_then(|l| u32::try_from(l).ok())
+        .filter(|l| *l > 0)
 }
 
 /// Checks that a call returned exactly one table.
@@ -106,11 +131,15 @@ pub(crate) fn single_table(ret: mlua::MultiValue) -> Result<Table, String> {
     let mut it = ret.into_iter();
     match (n, it.next()) {
         (1, Some(Value::Table(t))) => Ok(t),
-        (0, _) => Err("the function returned nothing; return a table (`return {}` for no results)".into()),
+        (0, _) => {
+            Err("the function returned nothing; return a table (`return {}` for no results)".into())
+        }
         (1, Some(v)) => Err(format!(
             "the function returned {}, not a table; return a table such as `return {{ action = ... }}`",
             crate::codec::value::describe(&v)
         )),
-        (n, _) => Err(format!("the function returned {n} values; return exactly one table")),
+        (n, _) => Err(format!(
+            "the function returned {n} values; return exactly one table"
+        )),
     }
 }

@@ -17,12 +17,16 @@ fn find_line<'a>(s: &'a str, chunk: &str) -> Option<(u32, &'a str)> {
     let mut from = 0;
     while let Some(pos) = s[from..].find(&pat) {
         let start = from + pos + pat.len();
-        let digits: String = s[start..].chars().take_while(|c| c.is_ascii_digit()).collect();
-        if !digits.is_empty() && s[start + digits.len()..].starts_with(':') {
-            if let Ok(line) = digits.parse() {
-                let rest = s[start + digits.len() + 1..].trim_start();
-                return Some((line, rest));
-            }
+        let digits: String = s[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        if !digits.is_empty()
+            && s[start + digits.len()..].starts_with(':')
+            && let Ok(line) = digits.parse()
+        {
+            let rest = s[start + digits.len() + 1..].trim_start();
+            return Some((line, rest));
         }
         from = start;
     }
@@ -48,7 +52,11 @@ pub(crate) fn convert(err: &mlua::Error, script: &str, kind_hint: Option<ErrorKi
             // An error raised by a Rust callback (log, shared, ...) or a nested error.
             let inner = convert(cause, script, None);
             let text = format!("{}\n{}", inner.message(), traceback);
-            let kind = if inner.kind() == ErrorKind::Memory { ErrorKind::Memory } else { ErrorKind::Runtime };
+            let kind = if inner.kind() == ErrorKind::Memory {
+                ErrorKind::Memory
+            } else {
+                ErrorKind::Runtime
+            };
             (kind, text)
         }
         mlua::Error::WithContext { context, cause } => {
@@ -63,9 +71,16 @@ pub(crate) fn convert(err: &mlua::Error, script: &str, kind_hint: Option<ErrorKi
     let (head, traceback) = split_traceback(&text);
     let (line, message) = match find_line(head, &chunk) {
         Some((line, rest)) if head.starts_with(&chunk) => (Some(line), rest.to_string()),
-        _ => (traceback.and_then(|tb| find_line(tb, &chunk)).map(|(l, _)| l), head.to_string()),
+        _ => (
+            traceback
+                .and_then(|tb| find_line(tb, &chunk))
+                .map(|(l, _)| l),
+            head.to_string(),
+        ),
     };
-    let mut e = HookError::new(kind, message.trim_end().to_string()).with_script(script).or_line(line);
+    let mut e = HookError::new(kind, message.trim_end().to_string())
+        .with_script(script)
+        .or_line(line);
     if let Some(tb) = traceback {
         e = e.with_traceback(tb);
     }
@@ -82,14 +97,18 @@ mod tests {
             "p.lua:7: Something bad!\nstack traceback:\n\t[C]: in function 'error'\n\tp.lua:7: in function 'f'".into(),
         );
         let e = convert(&err, "p", None);
-        assert_eq!((e.kind(), e.line(), e.message()), (ErrorKind::Runtime, Some(7), "Something bad!"));
+        assert_eq!(
+            (e.kind(), e.line(), e.message()),
+            (ErrorKind::Runtime, Some(7), "Something bad!")
+        );
         assert!(e.traceback().unwrap().starts_with("stack traceback:"));
     }
 
     #[test]
     fn takes_the_line_from_the_traceback_when_the_message_has_none() {
         let err = mlua::Error::RuntimeError(
-            "table: 0x55\nstack traceback:\n\t[C]: in function 'error'\n\tp.lua:3: in function 'f'".into(),
+            "table: 0x55\nstack traceback:\n\t[C]: in function 'error'\n\tp.lua:3: in function 'f'"
+                .into(),
         );
         let e = convert(&err, "p", None);
         assert_eq!((e.line(), e.message()), (Some(3), "table: 0x55"));

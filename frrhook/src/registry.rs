@@ -17,14 +17,25 @@ pub(crate) fn assign_slot(hook: &'static HookDescriptor, cell: &AtomicU32) -> us
     }
     slots.push(hook);
     let n = slots.len();
-    cell.store(u32::try_from(n).expect("fewer than 2^32 hooks"), Ordering::Release);
+    cell.store(
+        u32::try_from(n).expect("fewer than 2^32 hooks"),
+        Ordering::Release,
+    );
     n - 1
 }
 
 /// Every hook declared with `#[hook_point]` in the program, sorted by name.
 pub fn declared_hooks() -> Vec<&'static HookDescriptor> {
-    let mut v: Vec<&'static HookDescriptor> = inventory::iter::<HookRegistration>.into_iter().map(|r| (r.0)()).collect();
-    v.sort_by(|a, b| a.name.cmp(b.name).then(a.file.cmp(b.file)).then(a.line.cmp(&b.line)));
+    let mut v: Vec<&'static HookDescriptor> = inventory::iter::<HookRegistration>
+        .into_iter()
+        .map(|r| (r.0)())
+        .collect();
+    v.sort_by(|a, b| {
+        a.name
+            .cmp(b.name)
+            .then(a.file.cmp(b.file))
+            .then(a.line.cmp(&b.line))
+    });
     v.dedup_by(|a, b| std::ptr::eq(*a, *b));
     v
 }
@@ -32,7 +43,10 @@ pub fn declared_hooks() -> Vec<&'static HookDescriptor> {
 /// Pairs of hooks declared with the same name.
 pub(crate) fn duplicates() -> Vec<(&'static HookDescriptor, &'static HookDescriptor)> {
     let all = declared_hooks();
-    all.windows(2).filter(|w| w[0].name == w[1].name).map(|w| (w[0], w[1])).collect()
+    all.windows(2)
+        .filter(|w| w[0].name == w[1].name)
+        .map(|w| (w[0], w[1]))
+        .collect()
 }
 
 /// Finds the declared hook named `name`.
@@ -78,7 +92,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -90,7 +106,10 @@ mod tests {
     #[test]
     fn suggests_close_names() {
         let names = ["bgp.route_match", "bgp.best_path", "vrrp.priority"];
-        assert_eq!(super::suggest("bgp.route_mach", names.into_iter()), vec!["bgp.route_match"]);
+        assert_eq!(
+            super::suggest("bgp.route_mach", names.into_iter()),
+            vec!["bgp.route_match"]
+        );
         assert!(super::suggest("zebra.nothing_like_it", names.into_iter()).is_empty());
     }
 }

@@ -22,7 +22,9 @@ impl ResultTables {
     /// function returned it, an error when it is there with the wrong shape.
     pub fn get<T: LuaDecode>(&self, name: &str) -> Result<Option<T>, DecodeError> {
         for t in self.tables.iter().rev() {
-            let v: Value = t.raw_get(name).map_err(|e| DecodeError::invalid(e.to_string()).at_key(name))?;
+            let v: Value = t
+                .raw_get(name)
+                .map_err(|e| DecodeError::invalid(e.to_string()).at_key(name))?;
             if !v.is_nil() {
                 return T::decode(&v).map(Some).map_err(|e| e.at_key(name));
             }
@@ -32,7 +34,11 @@ impl ResultTables {
 
     /// Whether any function returned key `name`.
     pub fn contains(&self, name: &str) -> bool {
-        self.tables.iter().any(|t| t.raw_get::<Value>(name).map(|v| !v.is_nil()).unwrap_or(false))
+        self.tables.iter().any(|t| {
+            t.raw_get::<Value>(name)
+                .map(|v| !v.is_nil())
+                .unwrap_or(false)
+        })
     }
 
     /// The raw tables, in chain order.

@@ -91,7 +91,9 @@ impl RuntimeBuilder {
             control: Mutex::new(Control::default()),
             shared: self.shared.unwrap_or_default(),
         };
-        Runtime { inner: Arc::new(inner) }
+        Runtime {
+            inner: Arc::new(inner),
+        }
     }
 }
 
@@ -139,7 +141,11 @@ pub(crate) struct ChainSpec {
 
 impl Snapshot {
     fn empty() -> Self {
-        Snapshot { generation: 1, scripts: Vec::new(), chains: Vec::new() }
+        Snapshot {
+            generation: 1,
+            scripts: Vec::new(),
+            chains: Vec::new(),
+        }
     }
 }
 
@@ -243,7 +249,12 @@ impl Runtime {
 
     /// The limits that apply to calls of `hook`.
     pub fn limits_for(&self, hook: &str) -> Limits {
-        self.inner.config.hook_limits.get(hook).copied().unwrap_or(self.inner.config.limits)
+        self.inner
+            .config
+            .hook_limits
+            .get(hook)
+            .copied()
+            .unwrap_or(self.inner.config.limits)
     }
 
     /// The sandbox scripts run in.
@@ -269,7 +280,11 @@ impl Runtime {
 
     /// The names of the compiled scripts.
     pub fn scripts(&self) -> Vec<String> {
-        self.control().scripts.keys().map(|k| k.to_string()).collect()
+        self.control()
+            .scripts
+            .keys()
+            .map(|k| k.to_string())
+            .collect()
     }
 
     /// Attaches Lua function `function` of script `script` to the hook named `hook`.
@@ -285,26 +300,43 @@ impl Runtime {
 
     /// [`attach`](Self::attach) with the hook's descriptor instead of its name (works
     /// even where the listing of declared hooks is unavailable).
-    pub fn attach_hook(&self, hook: &'static HookDescriptor, script: &str, function: &str) -> Result<(), HookError> {
+    pub fn attach_hook(
+        &self,
+        hook: &'static HookDescriptor,
+        script: &str,
+        function: &str,
+    ) -> Result<(), HookError> {
         let mut control = self.control();
         let entry = match control.scripts.get(script) {
             Some(e) => e.clone(),
             None => {
                 let source = loader::read_source(&self.inner.config.script_dir, script)
                     .map_err(|e| e.with_hook(hook.name))?;
-                ScriptEntry { name: Arc::from(script), source, from_file: true }
+                ScriptEntry {
+                    name: Arc::from(script),
+                    source,
+                    from_file: true,
+                }
             }
         };
-        if control.attachments.iter().any(|a| std::ptr::eq(a.hook, hook) && &*a.script == script && &*a.function == function) {
+        if control
+            .attachments
+            .iter()
+            .any(|a| std::ptr::eq(a.hook, hook) && &*a.script == script && &*a.function == function)
+        {
             return Err(HookError::new(
                 ErrorKind::Config,
-                format!("{script}.lua:{function} is already attached to `{}`", hook.name),
+                format!(
+                    "{script}.lua:{function} is already attached to `{}`",
+                    hook.name
+                ),
             )
             .with_hook(hook.name)
             .with_script(script)
             .with_function(function));
         }
-        self.validate(&entry, &[function]).map_err(|e| e.with_hook(hook.name))?;
+        self.validate(&entry, &[function])
+            .map_err(|e| e.with_hook(hook.name))?;
         control.scripts.insert(entry.name.clone(), entry.clone());
         let _ = hook.slot();
         control.attachments.push(Attachment {
@@ -313,7 +345,10 @@ impl Runtime {
             function: Arc::from(function),
             stats: Arc::new(Counters::default()),
         });
-        control.hook_stats.entry(hook.name).or_insert_with(|| (hook, Arc::new(Counters::default())));
+        control
+            .hook_stats
+            .entry(hook.name)
+            .or_insert_with(|| (hook, Arc::new(Counters::default())));
         hook.add_attached(1);
         self.publish(&control);
         Ok(())
@@ -323,11 +358,16 @@ impl Runtime {
     pub fn detach(&self, hook: &str, script: &str, function: &str) -> Result<(), HookError> {
         let mut control = self.control();
         let before = control.attachments.len();
-        control.attachments.retain(|a| !(a.hook.name == hook && &*a.script == script && &*a.function == function));
+        control
+            .attachments
+            .retain(|a| !(a.hook.name == hook && &*a.script == script && &*a.function == function));
         let removed = before - control.attachments.len();
         if removed == 0 {
-            return Err(HookError::new(ErrorKind::Config, format!("{script}.lua:{function} is not attached to `{hook}`"))
-                .with_hook(hook));
+            return Err(HookError::new(
+                ErrorKind::Config,
+                format!("{script}.lua:{function} is not attached to `{hook}`"),
+            )
+            .with_hook(hook));
         }
         if let Some((desc, _)) = control.hook_stats.get(hook) {
             desc.sub_attached(removed as u32);
@@ -356,7 +396,11 @@ impl Runtime {
         self.control()
             .attachments
             .iter()
-            .map(|a| AttachSpec { hook: a.hook.name.to_string(), script: a.script.to_string(), function: a.function.to_string() })
+            .map(|a| AttachSpec {
+                hook: a.hook.name.to_string(),
+                script: a.script.to_string(),
+                function: a.function.to_string(),
+            })
             .collect()
     }
 
@@ -380,8 +424,18 @@ impl Runtime {
                 for d in done.iter().rev() {
                     let _ = self.detach(&d.hook, &d.script, &d.function);
                 }
-                return Err(HookError::new(e.kind(), format!("attach entry {} ({} -> {}.lua:{}): {}", i + 1, spec.hook, spec.script, spec.function, e))
-                    .with_hook(spec.hook.as_str()));
+                return Err(HookError::new(
+                    e.kind(),
+                    format!(
+                        "attach entry {} ({} -> {}.lua:{}): {}",
+                        i + 1,
+                        spec.hook,
+                        spec.script,
+                        spec.function,
+                        e
+                    ),
+                )
+                .with_hook(spec.hook.as_str()));
             }
             done.push(spec);
         }
@@ -391,8 +445,12 @@ impl Runtime {
     /// [`attach_toml`](Self::attach_toml) on a file.
     pub fn attach_file(&self, path: impl AsRef<Path>) -> Result<usize, HookError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| HookError::new(ErrorKind::Io, format!("cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            HookError::new(
+                ErrorKind::Io,
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
         self.attach_toml(&text)
     }
 
@@ -415,17 +473,30 @@ impl Runtime {
     /// Reloads every script read from the script directory. Each is all-or-nothing on its
     /// own; returns the errors of those that failed (and kept their old version).
     pub fn reload_all(&self) -> Vec<HookError> {
-        let names: Vec<Arc<str>> =
-            self.control().scripts.values().filter(|s| s.from_file).map(|s| s.name.clone()).collect();
+        let names: Vec<Arc<str>> = self
+            .control()
+            .scripts
+            .values()
+            .filter(|s| s.from_file)
+            .map(|s| s.name.clone())
+            .collect();
         names.iter().filter_map(|n| self.reload(n).err()).collect()
     }
 
     fn install(&self, name: &str, source: Arc<[u8]>, from_file: bool) -> Result<(), HookError> {
         loader::check_name(name)?;
         let mut control = self.control();
-        let entry = ScriptEntry { name: Arc::from(name), source, from_file };
-        let functions: Vec<Arc<str>> =
-            control.attachments.iter().filter(|a| &*a.script == name).map(|a| a.function.clone()).collect();
+        let entry = ScriptEntry {
+            name: Arc::from(name),
+            source,
+            from_file,
+        };
+        let functions: Vec<Arc<str>> = control
+            .attachments
+            .iter()
+            .filter(|a| &*a.script == name)
+            .map(|a| a.function.clone())
+            .collect();
         let fnames: Vec<&str> = functions.iter().map(|f| &**f).collect();
         if let Err(e) = self.validate(&entry, &fnames) {
             tracing::error!(target: "frrhook::reload", script = name, error = %e, "reload failed; the previous version keeps running");
@@ -438,10 +509,17 @@ impl Runtime {
 
     /// Compiles `entry` in a scratch state and checks `functions` exist.
     fn validate(&self, entry: &ScriptEntry, functions: &[&str]) -> Result<(), HookError> {
-        let state = SandboxedLua::new(&self.inner.config.sandbox)
-            .map_err(|e| HookError::new(ErrorKind::Runtime, format!("cannot create Lua state: {e}")))?;
+        let state = SandboxedLua::new(&self.inner.config.sandbox).map_err(|e| {
+            HookError::new(ErrorKind::Runtime, format!("cannot create Lua state: {e}"))
+        })?;
         // A scratch store, so that a top level writing `shared` does not act twice.
-        let env = loader::instantiate(&state, &entry.name, &entry.source, &SharedStore::default(), &self.inner.config.limits)?;
+        let env = loader::instantiate(
+            &state,
+            &entry.name,
+            &entry.source,
+            &SharedStore::default(),
+            &self.inner.config.limits,
+        )?;
         for f in functions {
             loader::get_function(&env, &entry.name, f)?;
         }
@@ -459,13 +537,21 @@ impl Runtime {
             }
             let chain = chains[slot].get_or_insert_with(|| ChainSpec {
                 hook: a.hook,
-                stats: control.hook_stats.get(a.hook.name).map(|(_, s)| s.clone()).unwrap_or_default(),
+                stats: control
+                    .hook_stats
+                    .get(a.hook.name)
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_default(),
                 limits: self.limits_for(a.hook.name),
                 attachments: Vec::new(),
             });
             chain.attachments.push(a.clone());
         }
-        let snapshot = Snapshot { generation, scripts: control.scripts.values().cloned().collect(), chains };
+        let snapshot = Snapshot {
+            generation,
+            scripts: control.scripts.values().cloned().collect(),
+            chains,
+        };
         self.inner.snapshot.store(Arc::new(snapshot));
         self.inner.generation.store(generation, Ordering::Release);
     }
@@ -517,7 +603,11 @@ impl Runtime {
         all.into_iter()
             .map(|d| crate::HookInfo {
                 descriptor: d,
-                attachments: attachments.iter().filter(|a| a.hook == d.name).cloned().collect(),
+                attachments: attachments
+                    .iter()
+                    .filter(|a| a.hook == d.name)
+                    .cloned()
+                    .collect(),
                 stats: stats.iter().find(|s| s.hook == d.name).cloned(),
             })
             .collect()
@@ -527,7 +617,12 @@ impl Runtime {
     pub fn duplicate_hooks(&self) -> Vec<String> {
         crate::registry::duplicates()
             .into_iter()
-            .map(|(a, b)| format!("`{}` declared at {}:{} and {}:{}", a.name, a.file, a.line, b.file, b.line))
+            .map(|(a, b)| {
+                format!(
+                    "`{}` declared at {}:{} and {}:{}",
+                    a.name, a.file, a.line, b.file, b.line
+                )
+            })
             .collect()
     }
 }

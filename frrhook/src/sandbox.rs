@@ -101,7 +101,8 @@ pub(crate) struct SandboxedLua {
 
 impl SandboxedLua {
     pub(crate) fn new(sandbox: &Sandbox) -> mlua::Result<Self> {
-        let mut libs = StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8 | StdLib::COROUTINE;
+        let mut libs =
+            StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8 | StdLib::COROUTINE;
         if sandbox.allows(ExtraLib::Os) {
             libs |= StdLib::OS;
         }
@@ -109,8 +110,15 @@ impl SandboxedLua {
             libs |= StdLib::IO;
         }
         let lua = Lua::new_with(libs, LuaOptions::default())?;
-        let make_env = lua.load(PRELUDE).set_name("=frrhook.sandbox").call::<mlua::Function>(())?;
-        Ok(SandboxedLua { lua, make_env, sandbox: sandbox.clone() })
+        let make_env = lua
+            .load(PRELUDE)
+            .set_name("=frrhook.sandbox")
+            .call::<mlua::Function>(())?;
+        Ok(SandboxedLua {
+            lua,
+            make_env,
+            sandbox: sandbox.clone(),
+        })
     }
 
     /// A fresh environment for script `script`.
@@ -127,7 +135,10 @@ impl SandboxedLua {
             extras.raw_set("io", globals.raw_get::<Value>("io")?)?;
         }
         if self.sandbox.allows(ExtraLib::CollectGarbage) {
-            extras.raw_set("collectgarbage", globals.raw_get::<Value>("collectgarbage")?)?;
+            extras.raw_set(
+                "collectgarbage",
+                globals.raw_get::<Value>("collectgarbage")?,
+            )?;
         }
         self.make_env.call((log, shared_t, extras))
     }
@@ -218,7 +229,9 @@ fn make_shared(lua: &Lua, store: &SharedStore) -> mlua::Result<Table> {
     let s = store.clone();
     t.raw_set(
         "get",
-        lua.create_function(move |lua, k: Value| from_shared(lua, s.get(key_bytes(&k, "shared.get")?)))?,
+        lua.create_function(move |lua, k: Value| {
+            from_shared(lua, s.get(key_bytes(&k, "shared.get")?))
+        })?,
     )?;
     let s = store.clone();
     t.raw_set(
@@ -232,7 +245,8 @@ fn make_shared(lua: &Lua, store: &SharedStore) -> mlua::Result<Table> {
     t.raw_set(
         "incr",
         lua.create_function(move |_, (k, d): (Value, Option<i64>)| {
-            s.incr(key_bytes(&k, "shared.incr")?, d.unwrap_or(1)).map_err(mlua::Error::RuntimeError)
+            s.incr(key_bytes(&k, "shared.incr")?, d.unwrap_or(1))
+                .map_err(mlua::Error::RuntimeError)
         })?,
     )?;
     let s = store.clone();
@@ -240,7 +254,11 @@ fn make_shared(lua: &Lua, store: &SharedStore) -> mlua::Result<Table> {
         "cas",
         lua.create_function(move |_, (k, old, new): (Value, Value, Value)| {
             let old = to_shared(&old, "shared.cas")?;
-            Ok(s.cas(key_bytes(&k, "shared.cas")?, old.as_ref(), to_shared(&new, "shared.cas")?))
+            Ok(s.cas(
+                key_bytes(&k, "shared.cas")?,
+                old.as_ref(),
+                to_shared(&new, "shared.cas")?,
+            ))
         })?,
     )?;
     Ok(t)

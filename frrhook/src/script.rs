@@ -41,7 +41,11 @@ pub struct MutArg<'a, T: LuaDecode> {
 impl<'a, T: LuaEncode + LuaDecode> MutArg<'a, T> {
     /// Wraps `value` under `name`.
     pub fn new(name: &'static str, value: &'a mut T) -> Self {
-        MutArg { name, value, pending: None }
+        MutArg {
+            name,
+            value,
+            pending: None,
+        }
     }
 }
 
@@ -55,7 +59,11 @@ impl<T: LuaEncode + LuaDecode> CallArg for MutArg<'_, T> {
     fn prepare(&mut self, returned: &Table) -> Result<(), DecodeError> {
         let v: Value = returned.raw_get(self.name).unwrap_or(Value::Nil);
         if !v.is_nil() {
-            self.pending = Some(self.value.prepare_update(&v).map_err(|e| e.at_key(self.name))?);
+            self.pending = Some(
+                self.value
+                    .prepare_update(&v)
+                    .map_err(|e| e.at_key(self.name))?,
+            );
         }
         Ok(())
     }
@@ -251,12 +259,21 @@ impl Script {
     /// error in the script's top level, or a missing function. Loading again reloads.
     pub fn load(&mut self, function: &str) -> Result<(), HookError> {
         let source = loader::read_source(&self.dir, &self.name)?;
-        let state = SandboxedLua::new(&self.sandbox)
-            .map_err(|e| HookError::new(ErrorKind::Runtime, format!("cannot create Lua state: {e}")))?;
+        let state = SandboxedLua::new(&self.sandbox).map_err(|e| {
+            HookError::new(ErrorKind::Runtime, format!("cannot create Lua state: {e}"))
+        })?;
         let env = loader::instantiate(&state, &self.name, &source, &self.shared, &self.limits)?;
         let f = loader::get_function(&env, &self.name, function)?;
         let line = loader::line_defined(&f);
-        self.functions.insert(function.to_string(), LoadedFunction { state, function: f, line, result: None });
+        self.functions.insert(
+            function.to_string(),
+            LoadedFunction {
+                state,
+                function: f,
+                line,
+                result: None,
+            },
+        );
         Ok(())
     }
 
@@ -275,9 +292,12 @@ impl Script {
         let name = self.name.clone();
         let limits = self.limits;
         let lf = self.functions.get_mut(function).ok_or_else(|| {
-            HookError::new(ErrorKind::MissingFunction, format!("function `{function}` was not loaded; call load(\"{function}\") first"))
-                .with_script(name.as_str())
-                .with_function(function)
+            HookError::new(
+                ErrorKind::MissingFunction,
+                format!("function `{function}` was not loaded; call load(\"{function}\") first"),
+            )
+            .with_script(name.as_str())
+            .with_function(function)
         })?;
         lf.result = None;
         let lua = &lf.state.lua;
@@ -303,14 +323,20 @@ impl Script {
             }
         };
         let table = loader::single_table(ret).map_err(|m| {
-            HookError::new(ErrorKind::NotATable, m).with_script(name.as_str()).with_function(function).or_line(lf.line)
+            HookError::new(ErrorKind::NotATable, m)
+                .with_script(name.as_str())
+                .with_function(function)
+                .or_line(lf.line)
         })?;
         for i in 0..args.len() {
             if let Err(e) = args[i].prepare(&table) {
                 for a in args.iter_mut() {
                     a.discard();
                 }
-                return Err(HookError::from_decode(e).with_script(name.as_str()).with_function(function).or_line(lf.line));
+                return Err(HookError::from_decode(e)
+                    .with_script(name.as_str())
+                    .with_function(function)
+                    .or_line(lf.line));
             }
         }
         for a in args.iter_mut() {
@@ -324,7 +350,11 @@ impl Script {
     /// (`frrscript_get_result`). `Ok(None)` when the key is absent, or the function was
     /// never loaded or called, or its last call failed; an error when the value has the
     /// wrong shape.
-    pub fn get_result<T: LuaDecode>(&self, function: &str, key: &str) -> Result<Option<T>, HookError> {
+    pub fn get_result<T: LuaDecode>(
+        &self,
+        function: &str,
+        key: &str,
+    ) -> Result<Option<T>, HookError> {
         let Some(table) = self.functions.get(function).and_then(|f| f.result.as_ref()) else {
             return Ok(None);
         };
@@ -332,9 +362,11 @@ impl Script {
         if v.is_nil() {
             return Ok(None);
         }
-        T::decode(&v)
-            .map(Some)
-            .map_err(|e| HookError::from_decode(e.at_key(key)).with_script(self.name.as_str()).with_function(function))
+        T::decode(&v).map(Some).map_err(|e| {
+            HookError::from_decode(e.at_key(key))
+                .with_script(self.name.as_str())
+                .with_function(function)
+        })
     }
 }
 
@@ -342,6 +374,10 @@ impl std::fmt::Debug for Script {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut loaded: Vec<_> = self.functions.keys().collect();
         loaded.sort();
-        f.debug_struct("Script").field("name", &self.name).field("dir", &self.dir).field("loaded", &loaded).finish()
+        f.debug_struct("Script")
+            .field("name", &self.name)
+            .field("dir", &self.dir)
+            .field("loaded", &loaded)
+            .finish()
     }
 }

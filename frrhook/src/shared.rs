@@ -77,19 +77,32 @@ impl SharedStore {
     /// Adds `delta` to the integer under `key` (absent counts as 0) and returns the new
     /// value; an error if the value is not an integer or the sum overflows.
     pub fn incr(&self, key: impl AsRef<[u8]>, delta: i64) -> Result<i64, String> {
-        let mut entry = self.map.entry(Arc::from(key.as_ref())).or_insert(SharedValue::Integer(0));
+        let mut entry = self
+            .map
+            .entry(Arc::from(key.as_ref()))
+            .or_insert(SharedValue::Integer(0));
         match &mut *entry {
             SharedValue::Integer(i) => {
-                *i = i.checked_add(delta).ok_or_else(|| "shared.incr: integer overflow".to_string())?;
+                *i = i
+                    .checked_add(delta)
+                    .ok_or_else(|| "shared.incr: integer overflow".to_string())?;
                 Ok(*i)
             }
-            other => Err(format!("shared.incr: value is not an integer ({})", type_of(other))),
+            other => Err(format!(
+                "shared.incr: value is not an integer ({})",
+                type_of(other)
+            )),
         }
     }
 
     /// Sets `key` to `new` only if it currently holds `expected` (`None`: absent).
     /// Returns whether it did.
-    pub fn cas(&self, key: impl AsRef<[u8]>, expected: Option<&SharedValue>, new: Option<SharedValue>) -> bool {
+    pub fn cas(
+        &self,
+        key: impl AsRef<[u8]>,
+        expected: Option<&SharedValue>,
+        new: Option<SharedValue>,
+    ) -> bool {
         let key: Arc<[u8]> = Arc::from(key.as_ref());
         match self.map.entry(key) {
             dashmap::Entry::Occupied(mut o) => {

@@ -132,7 +132,11 @@ impl Stats {
     }
     /// Calls stopped by a limit.
     pub fn limit_stops(&self) -> u64 {
-        self.errors.iter().filter(|(k, _)| k.is_limit()).map(|(_, n)| n).sum()
+        self.errors
+            .iter()
+            .filter(|(k, _)| k.is_limit())
+            .map(|(_, n)| n)
+            .sum()
     }
     /// Failed calls of one kind.
     pub fn errors_of(&self, kind: ErrorKind) -> u64 {

@@ -62,7 +62,10 @@ pub(crate) fn state_for(rt: &Runtime) -> Result<Rc<ThreadState>, HookError> {
     let cached = STATES
         .try_with(|cell| {
             let slots = cell.try_borrow().ok()?;
-            slots.iter().find(|s| s.id == id && s.state.generation == generation).map(|s| s.state.clone())
+            slots
+                .iter()
+                .find(|s| s.id == id && s.state.generation == generation)
+                .map(|s| s.state.clone())
         })
         .map_err(|_| thread_error("hook called while the thread is shutting down"))?;
     match cached {
@@ -77,9 +80,15 @@ fn rebuild(rt: &Runtime) -> Result<Rc<ThreadState>, HookError> {
     let state = Rc::new(build(rt, &snapshot)?);
     STATES
         .try_with(|cell| {
-            let mut slots = cell.try_borrow_mut().map_err(|_| thread_error("re-entrant hook call while states are updated"))?;
+            let mut slots = cell
+                .try_borrow_mut()
+                .map_err(|_| thread_error("re-entrant hook call while states are updated"))?;
             slots.retain(|s| s.runtime.strong_count() > 0 && s.id != rt.inner.id);
-            slots.push(Slot { runtime: Arc::downgrade(&rt.inner), id: rt.inner.id, state: state.clone() });
+            slots.push(Slot {
+                runtime: Arc::downgrade(&rt.inner),
+                id: rt.inner.id,
+                state: state.clone(),
+            });
             Ok(())
         })
         .map_err(|_| thread_error("hook called while the thread is shutting down"))??;
@@ -110,14 +119,28 @@ fn build(rt: &Runtime, snapshot: &Snapshot) -> Result<ThreadState, HookError> {
                         let func = match envs.iter().find(|(n, _)| *n == a.script) {
                             Some((_, Ok(env))) => loader::get_function(env, &a.script, &a.function),
                             Some((_, Err(e))) => Err(e.clone()),
-                            None => Err(HookError::new(ErrorKind::Config, format!("script {}.lua is not compiled", a.script))),
+                            None => Err(HookError::new(
+                                ErrorKind::Config,
+                                format!("script {}.lua is not compiled", a.script),
+                            )),
                         };
                         let line = func.as_ref().ok().and_then(loader::line_defined);
-                        Entry { script: a.script.clone(), function: a.function.clone(), func, line, stats: a.stats.clone() }
+                        Entry {
+                            script: a.script.clone(),
+                            function: a.function.clone(),
+                            func,
+                            line,
+                            stats: a.stats.clone(),
+                        }
                     })
                     .collect(),
             })
         })
         .collect();
-    Ok(ThreadState { generation: snapshot.generation, state, chains, timing: config.timing })
+    Ok(ThreadState {
+        generation: snapshot.generation,
+        state,
+        chains,
+        timing: config.timing,
+    })
 }

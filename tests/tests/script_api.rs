@@ -116,7 +116,10 @@ fn error_fails_with_the_message_and_the_line() {
     assert_eq!(e.line(), Some(42));
     assert_eq!(e.function(), Some("bad_return4"));
     assert!(e.traceback().is_some_and(|t| t.contains("stack traceback")));
-    assert_eq!(e.to_string(), "frrscript_unit.lua:42 in bad_return4: runtime error: Something bad!");
+    assert_eq!(
+        e.to_string(),
+        "frrscript_unit.lua:42 in bad_return4: runtime error: Something bad!"
+    );
 }
 
 #[test]
@@ -124,7 +127,9 @@ fn a_failed_write_back_modifies_no_argument() {
     let mut s = script();
     s.load("three").unwrap();
     let (mut x, mut y, mut z) = (1i64, 2i64, 3i64);
-    let e = s.call("three", args!(x = &mut x, y = &mut y, z = &mut z)).unwrap_err();
+    let e = s
+        .call("three", args!(x = &mut x, y = &mut y, z = &mut z))
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode);
     assert_eq!(e.decode_error().unwrap().path_string(), "z");
     assert!(e.message().starts_with("z: expected integer"), "{e}");
@@ -164,7 +169,11 @@ fn get_result_of_the_wrong_type_is_an_error() {
 #[test]
 fn syntax_errors_name_the_line() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("broken.lua"), "function ok() return {} end\n\nfunction bad(\n  return 1\nend\n").unwrap();
+    std::fs::write(
+        tmp.path().join("broken.lua"),
+        "function ok() return {} end\n\nfunction bad(\n  return 1\nend\n",
+    )
+    .unwrap();
     let mut s = Script::new("broken").with_dir(tmp.path());
     let e = s.load("ok").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Syntax);
@@ -185,7 +194,18 @@ fn the_default_environment_is_the_sandbox() {
     s.load("env_probe").unwrap();
     s.call("env_probe", args!()).unwrap();
     let get = |k: &str| s.get_result::<String>("env_probe", k).unwrap().unwrap();
-    for absent in ["os", "io", "debug", "load", "require", "dofile", "loadfile", "package", "dump", "collectgarbage"] {
+    for absent in [
+        "os",
+        "io",
+        "debug",
+        "load",
+        "require",
+        "dofile",
+        "loadfile",
+        "package",
+        "dump",
+        "collectgarbage",
+    ] {
         assert_eq!(get(absent), "nil", "{absent} must be absent");
     }
     for present in ["string", "table", "math", "utf8", "log"] {

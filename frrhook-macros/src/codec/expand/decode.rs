@@ -1,0 +1,365 @@
+//! `impl LuaDecode`: `decode`, and the two-phase `prepare_update` / `apply_update`
+//! behind the all-or-nothing `decode_into`.
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{Ident, WherePredicate};
+
+use super::lua_type::lua_type_body;
+use super::{Direction, escape_braces, impl_header, int_value, span_of};
+use crate::codec::model::{
+    DataVariant, Field, FieldDefault, Model, Shape, UnitVariant, VariantKind,
+};
+use crate::codec::parse::Repr;
+
+/// `impl LuaDecode`.
+pub(super) fn decode_impl(m: &Model) -> TokenStream {
+    let k = &m.krate;
+    let header = impl_header(m, Direction::Decode, default_bounds(m));
+    let lua_type = lua_type_body(m, Direction::Decode);
+    let result = |t: TokenStream| quote!(::core::result::Result<#t, #k::DecodeError>);
+    let (ret_self, ret_update) = (result(quote!(Self)), result(quote!(Self::Update)));
+    let methods = match &m.shape {
+        Shape::Struct(fields) => struct_decode(k, fields),
+        Shape::Newtype(ty) => {
+            let tr = quote_spanned!(span_of(ty)=> <#ty as #k::LuaDecode>);
+            quote! {
+                type Update = #tr::Update;
+
+                fn decode(__value: &#k::mlua::Value) -> #ret_self {
+                    #tr::decode(__value).map(Self)
+                }
+
+                fn prepare_update(&self, __value: &#k::mlua::Value) -> #ret_update {
+                    #tr::prepare_update(&self.0, __value)
+                }
+
+                fn apply_update(&mut self, __update: Self::Update) -> Self::Update {
+                    #tr::apply_update(&mut self.0, __update)
+                }
+            }
+        }
+        Shape::UnitEnum { repr, variants } => {
+            let body = match repr {
+                Repr::String => unit_string_decode(k, variants),
+                Repr::Integer => unit_integer_decode(k, variants),
+            };
+            whole_value(k, body)
+        }
+        Shape::DataEnum { tag, variants } => whole_value(k, data_enum_decode(k, tag, variants)),
+    };
+    quote! {
+        #header {
+            #methods
+
+            fn lua_type(__registry: &mut #k::TypeRegistry) -> #k::LuaType {
+                #lua_type
+            }
+        }
+    }
+}
+
+/// `T: Default` for the generic types of skipped fields and `#[lua(default)]` fields,
+/// which a bound on the type parameter alone would not give.
+fn default_bounds(m: &Model) -> Vec<WherePredicate> {
+    let params: Vec<String> = m
+        .generics
+        .type_params()
+        .map(|p| p.ident.to_string())
+        .collect();
+    if params.is_empty() {
+        return Vec::new();
+    }
+    let fields: Vec<&Field> = match &m.shape {
+        Shape::Struct(fields) => fields.iter().collect(),
+        Shape::DataEnum { variants, .. } => variants
+            .iter()
+            .flat_map(|v| match &v.kind {
+                VariantKind::Struct(fields) => fields.iter().collect(),
+                _ => Vec::new(),
+            })
+            .collect(),
+        Shape::Newtype(_) | Shape::UnitEnum { .. } => Vec::new(),
+    };
+    fields
+        .into_iter()
+        .filter(|f| f.skip || matches!(f.default, Some(FieldDefault::Trait)))
+        .filter(|f| mentions(quote::ToTokens::to_token_stream(&f.ty), &params))
+        .map(|f| {
+            let ty = &f.ty;
+            syn::parse_quote_spanned!(f.span()=> #ty: ::core::default::Default)
+        })
+        .collect()
+}
+
+/// Whether any identifier in `tokens` is one of `names`.
+fn mentions(tokens: TokenStream, names: &[String]) -> bool {
+    tokens.into_iter().any(|t| match t {
+        TokenTree::Ident(i) => names.iter().any(|n| i == n),
+        TokenTree::Group(g) => mentions(g.stream(), names),
+        _ => false,
+    })
+}
+
+/// The `LuaDecode` methods of a type replaced whole (`Update = Self`).
+fn whole_value(k: &syn::Path, decode_body: TokenStream) -> TokenStream {
+    quote! {
+        type Update = Self;
+
+        fn decode(__value: &#k::mlua::Value) -> ::core::result::Result<Self, #k::DecodeError> {
+            #decode_body
+        }
+
+        fn prepare_update(&self, __value: &#k::mlua::Value) -> ::core::result::Result<Self, #k::DecodeError> {
+            <Self as #k::LuaDecode>::decode(__value)
+        }
+
+        fn apply_update(&mut self, __update: Self) -> Self {
+            ::core::mem::replace(self, __update)
+        }
+    }
+}
+
+/// `let __table = ...;` from `__value`, or return a type error; with `guard`, also
+/// enters one level of nesting and defines `__get(key)`, a raw read.
+fn open_table(k: &syn::Path, guard: bool) -> TokenStream {
+    let open = quote! {
+        let __table = match __value {
+            #k::mlua::Value::Table(__table) => __table,
+            __other => {
+                return ::core::result::Result::Err(#k::DecodeError::type_mismatch(
+                    "table",
+                    #k::value::describe(__other),
+                ));
+            }
+        };
+    };
+    if !guard {
+        return open;
+    }
+    quote! {
+        #open
+        let __guard = #k::DepthGuard::enter()?;
+        let __get = |__key: &'static str| -> ::core::result::Result<#k::mlua::Value, #k::DecodeError> {
+            __table.raw_get::<#k::mlua::Value>(__key).map_err(|__e| {
+                #k::DecodeError::invalid(::std::string::ToString::to_string(&__e)).at_key(__key)
+            })
+        };
+    }
+}
+
+/// Reads one field for `decode`: the decoded value, or what an absent key means.
+fn decode_field(k: &syn::Path, f: &Field) -> TokenStream {
+    let (ty, key) = (&f.ty, &f.lua_name);
+    if f.skip {
+        return quote_spanned!(f.span()=> ::core::default::Default::default());
+    }
+    let absent = if f.optional {
+        quote!(::core::option::Option::None)
+    } else {
+        match &f.default {
+            Some(FieldDefault::Trait) => {
+                quote_spanned!(f.span()=> ::core::default::Default::default())
+            }
+            Some(FieldDefault::Function(path, span)) => quote_spanned!(*span=> #path()),
+            None => quote!(return ::core::result::Result::Err(#k::DecodeError::missing(#key))),
+        }
+    };
+    let decode = quote_spanned!(f.span()=> <#ty as #k::LuaDecode>::decode(&__v));
+    quote!({
+        let __v = __get(#key)?;
+        if __v.is_nil() {
+            #absent
+        } else {
+            #decode.map_err(|__e| __e.at_key(#key))?
+        }
+    })
+}
+
+/// `decode`, `prepare_update` and `apply_update` of a struct with named fields.
+fn struct_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
+    let live: Vec<&Field> = fields.iter().filter(|f| !f.skip).collect();
+    let inits = fields.iter().map(|f| {
+        let (member, value) = (&f.member, decode_field(k, f));
+        quote!(#member: #value)
+    });
+    let decode = {
+        let open = open_table(k, !live.is_empty());
+        quote! {
+            fn decode(__value: &#k::mlua::Value) -> ::core::result::Result<Self, #k::DecodeError> {
+                #open
+                ::core::result::Result::Ok(Self { #(#inits,)* })
+            }
+        }
+    };
+    let updates = live.iter().map(|f| {
+        let ty = &f.ty;
+        quote_spanned!(f.span()=> ::core::option::Option<<#ty as #k::LuaDecode>::Update>)
+    });
+    if live.is_empty() {
+        let open = open_table(k, false);
+        return quote! {
+            type Update = ();
+
+            #decode
+
+            fn prepare_update(&self, __value: &#k::mlua::Value) -> ::core::result::Result<(), #k::DecodeError> {
+                #open
+                ::core::result::Result::Ok(())
+            }
+
+            fn apply_update(&mut self, __update: ()) {}
+        };
+    }
+    let prepares = live.iter().map(|f| {
+        let (ty, key, member) = (&f.ty, &f.lua_name, &f.member);
+        let prepare =
+            quote_spanned!(f.span()=> <#ty as #k::LuaDecode>::prepare_update(&self.#member, &__v));
+        quote!({
+            let __v = __get(#key)?;
+            if __v.is_nil() {
+                ::core::option::Option::None
+            } else {
+                ::core::option::Option::Some(#prepare.map_err(|__e| __e.at_key(#key))?)
+            }
+        })
+    });
+    let parts: Vec<Ident> = (0..live.len())
+        .map(|i| format_ident!("__update{}", i))
+        .collect();
+    let applies = live.iter().zip(&parts).map(|(f, part)| {
+        let (ty, member) = (&f.ty, &f.member);
+        quote_spanned!(f.span()=> #part.map(|__u| <#ty as #k::LuaDecode>::apply_update(&mut self.#member, __u)))
+    });
+    let open = open_table(k, true);
+    quote! {
+        type Update = (#(#updates,)*);
+
+        #decode
+
+        fn prepare_update(&self, __value: &#k::mlua::Value) -> ::core::result::Result<Self::Update, #k::DecodeError> {
+            #open
+            ::core::result::Result::Ok((#(#prepares,)*))
+        }
+
+        fn apply_update(&mut self, __update: Self::Update) -> Self::Update {
+            let (#(#parts,)*) = __update;
+            (#(#applies,)*)
+        }
+    }
+}
+
+/// `"a", "b", "c"`: the accepted names, for error messages.
+fn quoted_list<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    names
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The body of `decode` for a unit enum in string form.
+fn unit_string_decode(k: &syn::Path, variants: &[UnitVariant]) -> TokenStream {
+    let arms = variants.iter().map(|v| {
+        let (ident, bytes) = (
+            &v.ident,
+            syn::LitByteStr::new(v.lua_name.as_bytes(), Span::call_site()),
+        );
+        quote!(#bytes => ::core::result::Result::Ok(Self::#ident))
+    });
+    let expected = format!(
+        "expected one of {}, got ",
+        quoted_list(variants.iter().map(|v| &v.lua_name))
+    );
+    quote! {
+        match __value {
+            #k::mlua::Value::String(__string) => match &*__string.as_bytes() {
+                #(#arms,)*
+                _ => ::core::result::Result::Err(#k::DecodeError::invalid(
+                    ::std::string::String::from(#expected) + &#k::value::describe(__value),
+                )),
+            },
+            __other => ::core::result::Result::Err(#k::DecodeError::type_mismatch(
+                "string",
+                #k::value::describe(__other),
+            )),
+        }
+    }
+}
+
+/// The body of `decode` for a unit enum in integer form.
+fn unit_integer_decode(k: &syn::Path, variants: &[UnitVariant]) -> TokenStream {
+    let checks = variants.iter().map(|v| {
+        let (ident, value) = (&v.ident, int_value(v));
+        quote! {
+            if __n == #value {
+                return ::core::result::Result::Ok(Self::#ident);
+            }
+        }
+    });
+    let accepted: Vec<String> = variants
+        .iter()
+        .map(|v| format!("{{}} ({})", escape_braces(&v.lua_name)))
+        .collect();
+    let template = format!("expected one of {}, got {{}}", accepted.join(", "));
+    let values = variants.iter().map(int_value);
+    quote! {
+        let __n = <i64 as #k::LuaDecode>::decode(__value)?;
+        #(#checks)*
+        ::core::result::Result::Err(#k::DecodeError::invalid(::std::format!(
+            #template,
+            #(#values,)*
+            #k::value::describe(__value),
+        )))
+    }
+}
+
+/// The body of `decode` for an enum with data: read the tag, then the variant.
+fn data_enum_decode(k: &syn::Path, tag: &str, variants: &[DataVariant]) -> TokenStream {
+    let open = open_table(k, true);
+    let arms = variants.iter().map(|v| {
+        let (ident, bytes) = (
+            &v.ident,
+            syn::LitByteStr::new(v.lua_name.as_bytes(), Span::call_site()),
+        );
+        let value = match &v.kind {
+            VariantKind::Unit => quote!(Self::#ident),
+            VariantKind::Newtype(f) => {
+                let field = decode_field(k, f);
+                quote!(Self::#ident(#field))
+            }
+            VariantKind::Struct(fields) => {
+                let inits = fields.iter().map(|f| {
+                    let (member, value) = (&f.member, decode_field(k, f));
+                    quote!(#member: #value)
+                });
+                quote!(Self::#ident { #(#inits,)* })
+            }
+        };
+        quote!(#bytes => ::core::result::Result::Ok(#value))
+    });
+    let expected = format!(
+        "expected one of {}, got ",
+        quoted_list(variants.iter().map(|v| &v.lua_name))
+    );
+    quote! {
+        #open
+        let __tag = __get(#tag)?;
+        let __tag_string = match &__tag {
+            #k::mlua::Value::String(__string) => __string,
+            #k::mlua::Value::Nil => {
+                return ::core::result::Result::Err(#k::DecodeError::missing(#tag));
+            }
+            __other => {
+                return ::core::result::Result::Err(
+                    #k::DecodeError::type_mismatch("string", #k::value::describe(__other)).at_key(#tag),
+                );
+            }
+        };
+        match &*__tag_string.as_bytes() {
+            #(#arms,)*
+            _ => ::core::result::Result::Err(
+                #k::DecodeError::invalid(::std::string::String::from(#expected) + &#k::value::describe(&__tag))
+                    .at_key(#tag),
+            ),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! `impl LuaEncode`: a fresh Lua value per call, tables presized.
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use super::lua_type::lua_type_body;
+use super::{Direction, impl_header, int_value, span_of};
+use crate::codec::model::{Field, Model, Shape, VariantKind};
+use crate::codec::parse::Repr;
+
+/// `impl LuaEncode`.
+pub(super) fn encode_impl(m: &Model) -> TokenStream {
+    let k = &m.krate;
+    let header = impl_header(m, Direction::Encode, Vec::new());
+    let body = match &m.shape {
+        Shape::Struct(fields) => {
+            let access = fields.iter().map(|f| {
+                let member = &f.member;
+                quote!(&self.#member)
+            });
+            encode_table(k, None, fields.iter().zip(access))
+        }
+        Shape::Newtype(ty) => {
+            quote_spanned!(span_of(ty)=> <#ty as #k::LuaEncode>::encode(&self.0, __lua))
+        }
+        Shape::UnitEnum {
+            repr: Repr::String,
+            variants,
+        } => {
+            let arms = variants.iter().map(|v| {
+                let (ident, name) = (&v.ident, &v.lua_name);
+                quote!(Self::#ident => #name)
+            });
+            quote! {
+                let __name: &str = match self { #(#arms,)* };
+                __lua.create_string(__name).map(#k::mlua::Value::String)
+            }
+        }
+        Shape::UnitEnum {
+            repr: Repr::Integer,
+            variants,
+        } => {
+            let arms = variants.iter().map(|v| {
+                let (ident, value) = (&v.ident, int_value(v));
+                quote!(Self::#ident => #value)
+            });
+            quote!(::core::result::Result::Ok(#k::mlua::Value::Integer(match self { #(#arms,)* })))
+        }
+        Shape::DataEnum { tag, variants } => {
+            let arms = variants.iter().map(|v| {
+                let ident = &v.ident;
+                let tagged = Some((tag.as_str(), v.lua_name.as_str()));
+                match &v.kind {
+                    VariantKind::Unit => {
+                        let body = encode_table(k, tagged, std::iter::empty());
+                        quote!(Self::#ident => { #body })
+                    }
+                    VariantKind::Newtype(f) => {
+                        let body =
+                            encode_table(k, tagged, std::iter::once((&**f, quote!(__field))));
+                        quote!(Self::#ident(__field) => { #body })
+                    }
+                    VariantKind::Struct(fields) => {
+                        let live: Vec<&Field> = fields.iter().filter(|f| !f.skip).collect();
+                        let bindings: Vec<Ident> = (0..live.len())
+                            .map(|i| format_ident!("__field{}", i))
+                            .collect();
+                        let members = live.iter().map(|f| &f.member);
+                        let body = encode_table(
+                            k,
+                            tagged,
+                            live.iter()
+                                .copied()
+                                .zip(bindings.iter().map(|b| quote!(#b))),
+                        );
+                        quote!(Self::#ident { #(#members: #bindings,)* .. } => { #body })
+                    }
+                }
+            });
+            quote!(match self { #(#arms)* })
+        }
+    };
+    let lua_type = lua_type_body(m, Direction::Encode);
+    quote! {
+        #header {
+            fn encode(&self, __lua: &#k::mlua::Lua) -> #k::mlua::Result<#k::mlua::Value> {
+                #body
+            }
+
+            fn lua_type(__registry: &mut #k::TypeRegistry) -> #k::LuaType {
+                #lua_type
+            }
+        }
+    }
+}
+
+/// Builds a table from `(field, expression of &T)` pairs, skipped fields left out,
+/// with the tag first when `tagged` is `Some((key, value))`.
+fn encode_table<'a>(
+    k: &syn::Path,
+    tagged: Option<(&str, &str)>,
+    fields: impl Iterator<Item = (&'a Field, TokenStream)>,
+) -> TokenStream {
+    let sets: Vec<TokenStream> = fields
+        .filter(|(f, _)| !f.skip)
+        .map(|(f, access)| {
+            let (ty, key) = (&f.ty, &f.lua_name);
+            let encode = quote_spanned!(f.span()=> <#ty as #k::LuaEncode>::encode(#access, __lua));
+            quote!(__table.raw_set(#key, #encode?)?;)
+        })
+        .collect();
+    let tag = tagged.map(|(key, value)| quote!(__table.raw_set(#key, #value)?;));
+    let capacity = sets.len() + usize::from(tagged.is_some());
+    quote! {
+        let __table = __lua.create_table_with_capacity(0, #capacity)?;
+        #tag
+        #(#sets)*
+        ::core::result::Result::Ok(#k::mlua::Value::Table(__table))
+    }
+}
