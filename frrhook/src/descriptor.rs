@@ -126,13 +126,15 @@ impl HookDescriptor {
         self.attached.load(Ordering::Acquire) != 0
     }
 
-    /// The first line of the doc comment.
-    pub fn summary(&self) -> &'static str {
+    /// The first paragraph of the doc comment, on one line.
+    pub fn summary(&self) -> String {
         self.doc
             .lines()
             .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("")
+            .skip_while(|l| l.is_empty())
+            .take_while(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     pub(crate) fn add_attached(&self, n: u32) {
