@@ -205,6 +205,7 @@ impl std::fmt::Debug for Runtime {
 
 /// One attachment as listed by [`Runtime::attachments`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AttachSpec {
     /// The hook name.
     pub hook: String,

@@ -234,6 +234,10 @@ fn attachments_from_toml_are_all_or_nothing() {
     assert_eq!(n, 1);
     let e = rt.attach_toml("[[attach]]\nhook = 1\n").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
+    let e = rt
+        .attach_toml("[[attach]]\nhook = \"test.counter\"\nscript = \"a\"\nfunction = \"f\"\nscirpt = \"x\"\n")
+        .unwrap_err();
+    assert!(e.message().contains("unknown field `scirpt`"), "{e}");
 }
 
 #[test]
