@@ -26,6 +26,15 @@ pub trait LuaEncode {
     /// Builds the Lua value for `self`.
     fn encode(&self, lua: &Lua) -> mlua::Result<Value>;
 
+    /// Pushes the Lua value for `self` straight onto a Lua stack: the fast path hook
+    /// calls use, as FRR's `lua_push*` functions. Must push exactly one value, or nothing
+    /// and return the error. The default goes through [`encode`](Self::encode); built-in
+    /// types and `#[derive(LuaCodec)]` override it.
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        let v = self.encode(cx.lua())?;
+        cx.push_value(&v)
+    }
+
     /// Describes the Lua shape of this type, for listings and LuaLS stubs.
     ///
     /// Named types (structs, enums) register a class in `registry` and return
@@ -40,6 +49,9 @@ impl<T: LuaEncode + ?Sized> LuaEncode for &T {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         (**self).encode(lua)
     }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        (**self).push_raw(cx)
+    }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         T::lua_type(registry)
     }
@@ -48,6 +60,9 @@ impl<T: LuaEncode + ?Sized> LuaEncode for &T {
 impl<T: LuaEncode + ?Sized> LuaEncode for &mut T {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         (**self).encode(lua)
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        (**self).push_raw(cx)
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         T::lua_type(registry)
@@ -58,6 +73,9 @@ impl<T: LuaEncode + ?Sized> LuaEncode for Box<T> {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         (**self).encode(lua)
     }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        (**self).push_raw(cx)
+    }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         T::lua_type(registry)
     }
@@ -66,6 +84,9 @@ impl<T: LuaEncode + ?Sized> LuaEncode for Box<T> {
 impl<T: LuaEncode + ?Sized> LuaEncode for std::sync::Arc<T> {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         (**self).encode(lua)
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        (**self).push_raw(cx)
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         T::lua_type(registry)

@@ -253,12 +253,25 @@ fn string_field<A: LuaDecode>(table: &mlua::Table) -> Result<A, DecodeError> {
     }
 }
 
+/// The text of `buf` as a `str` (always ASCII).
+fn text_str(buf: &crate::impls::text::TextBuf) -> &str {
+    std::str::from_utf8(buf.as_bytes()).unwrap_or("")
+}
+
 impl LuaEncode for InAddr {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         let t = lua.create_table_with_capacity(0, 2)?;
         t.raw_set("value", i64::from(u32::from(self.0)))?;
         t.raw_set("string", self.0.to_string())?;
         Ok(Value::Table(t))
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        let mut text = crate::impls::text::TextBuf::new();
+        text.ipv4(self.0);
+        cx.push_table(0, 2, |t| {
+            t.field(c"value", &i64::from(u32::from(self.0)))?;
+            t.field(c"string", text_str(&text))
+        })
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         in_addr_type(registry)

@@ -32,11 +32,14 @@ pub use mlua;
 
 mod decode;
 mod depth;
+#[doc(hidden)]
+pub mod derive_support;
 mod encode;
 mod error;
 pub mod frr;
 mod impls;
 mod lua_type;
+pub mod raw;
 pub mod value;
 
 pub use decode::{LuaCodec, LuaDecode};

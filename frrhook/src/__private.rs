@@ -8,6 +8,12 @@ use mlua::{Lua, Table, Value};
 
 use crate::codec::{DecodeError, LuaDecode, LuaEncode, LuaType, TypeRegistry};
 pub use crate::descriptor::HookRegistration;
+pub use crate::dyn_call::{
+    HolderMut, HolderRef, HolderTake, Owned, OwnedSlice, OwnedStr, ProbeDynCall,
+    ProbeDynCallFallback, ProbeEncodeResult, ProbeEncodeResultFallback, ProbeEncodeValue,
+    ProbeEncodeValueFallback, ProbeFixture, ProbeFixtureFallback, Unbuildable, call_fail_closed,
+    dyn_arity, dyn_other_keys, dyn_push_result, dyn_push_written_back, probe_of,
+};
 pub use crate::results::ResultTables;
 use crate::{HookDescriptor, HookError, Runtime};
 pub use inventory;
@@ -104,13 +110,29 @@ pub fn call<A: HookArgs>(rt: &Runtime, args: &mut A) -> Result<A::Results, HookE
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is passed as `&mut` but cannot be written back from Lua",
     label = "`&mut {Self}` needs both `LuaEncode` and `LuaDecode`",
-    note = "add `#[derive(LuaCodec)]` to `{Self}`, or pass it as `&{Self}` if scripts must not change it"
+    note = "add `#[derive(LuaCodec)]` to the definition of `{Self}`, or pass it as `&{Self}` if scripts must not change it"
 )]
 pub trait WriteBack: LuaEncode + LuaDecode {}
 // `do_not_recommend`: report "`T` cannot be written back" once, instead of one error per
 // missing supertrait through this impl.
 #[diagnostic::do_not_recommend]
 impl<T: LuaEncode + LuaDecode> WriteBack for T {}
+
+/// Used by generated code: `<T as WriteBackCheck>::CHECK` checks that `T` is
+/// [`WriteBack`], with `WriteBack`'s message and no note pointing into this file (an
+/// associated item of a trait without supertraits, unlike a function's bound or an item
+/// of `WriteBack` itself).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is passed as `&mut` but cannot be written back from Lua",
+    label = "`&mut {Self}` needs both `LuaEncode` and `LuaDecode`",
+    note = "add `#[derive(LuaCodec)]` to the definition of `{Self}`, or pass it as `&{Self}` if scripts must not change it"
+)]
+pub trait WriteBackCheck {
+    /// Named by the check.
+    const CHECK: () = ();
+}
+#[diagnostic::do_not_recommend]
+impl<T: WriteBack> WriteBackCheck for T {}
 
 /// Used by generated code: `assert_write_back::<T>()` spans the error on the type.
 pub const fn assert_write_back<T: WriteBack>() {}

@@ -13,13 +13,23 @@ use crate::tls::{self, Chain, Entry, ThreadState};
 use crate::{ErrorKind, ErrorPolicy, HookError, Runtime};
 
 pub(crate) fn call<A: HookArgs>(rt: &Runtime, args: &mut A) -> Result<A::Results, HookError> {
+    call_with(rt, args, A::descriptor().on_error)
+}
+
+/// [`call`] with `policy` instead of the hook's error policy (the dynamic entry of
+/// `crate::dyn_call` reports errors whatever the hook declares).
+pub(crate) fn call_with<A: HookArgs>(
+    rt: &Runtime,
+    args: &mut A,
+    policy: ErrorPolicy,
+) -> Result<A::Results, HookError> {
     let hook = A::descriptor();
     let Some(slot) = hook.slot_if_assigned() else {
         return Ok(A::default_results());
     };
     let ts = match tls::state_for(rt) {
         Ok(ts) => ts,
-        Err(e) => return fail::<A>(hook.on_error, e.with_hook(hook.name)),
+        Err(e) => return fail::<A>(policy, e.with_hook(hook.name)),
     };
     let Some(chain) = ts.chains.get(slot).and_then(Option::as_ref) else {
         return Ok(A::default_results());
@@ -27,12 +37,17 @@ pub(crate) fn call<A: HookArgs>(rt: &Runtime, args: &mut A) -> Result<A::Results
     let start = ts.timing.then(Instant::now);
     let outcome = run_chain(&ts, chain, args);
     let elapsed = start.map(|s| s.elapsed());
+    if outcome.is_err() && ts.poisoned.get() {
+        // A script filled the state's memory cap with data it keeps: replace this
+        // thread's state (all scripts start again from their top level) at the next call.
+        tls::discard(rt, &ts);
+    }
     chain
         .stats
         .record(outcome.as_ref().err().map(HookError::kind), elapsed);
     match outcome {
         Ok(r) => Ok(r),
-        Err(e) => fail::<A>(hook.on_error, e),
+        Err(e) => fail::<A>(policy, e),
     }
 }
 
@@ -120,12 +135,12 @@ fn run_one<A: HookArgs>(
     let armed = limits::arm(lua, &chain.limits);
     let ret = func.call::<MultiValue>(MultiValue::from_vec(std::mem::take(buf)));
     let tripped = armed.finish();
-    let ret = match ret {
+    let ret = match limits::check_tripped(ret, tripped, &chain.limits) {
         Ok(r) => r,
         Err(e) => {
             let err = convert(&e, &entry.script, tripped);
-            if err.kind() == ErrorKind::Memory {
-                limits::recover_memory(lua);
+            if err.kind() == ErrorKind::Memory && !limits::recover_memory(lua, &chain.limits) {
+                ts.poisoned.set(true);
             }
             return Err(locate(err).or_line(entry.line));
         }

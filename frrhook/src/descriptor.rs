@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::codec::{LuaType, TypeRegistry};
+use crate::dyn_call::{DynCallFn, DynError, DynOutcome};
 
 /// How an argument crosses into Lua, picked from its Rust type at compile time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +89,8 @@ pub struct HookDescriptor {
     attached: AtomicU32,
     /// Process-wide slot number, assigned at first attach (0 = none yet).
     slot: AtomicU32,
+    /// The type-erased entry (see [`call_dyn`](Self::call_dyn)).
+    dyn_call: Option<DynCallFn>,
 }
 
 impl HookDescriptor {
@@ -115,6 +118,34 @@ impl HookDescriptor {
             on_error,
             attached: AtomicU32::new(0),
             slot: AtomicU32::new(0),
+            dyn_call: None,
+        }
+    }
+
+    /// Sets the type-erased entry; called by the code `#[hook_point]` generates.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn with_dyn_call(mut self, f: DynCallFn) -> Self {
+        self.dyn_call = Some(f);
+        self
+    }
+
+    /// Calls the hook without knowing its Rust types: `args` holds one Lua value per
+    /// declared argument, in order, constants excluded (they are passed as declared).
+    /// Each value is decoded into the argument's Rust type; the outcome's results and
+    /// written-back arguments are values of `lua`. A script error is reported in
+    /// [`DynOutcome::error`] whatever the hook's error policy.
+    ///
+    /// For tools (the CLI's fixture and shadow runners); daemons call the typed function.
+    pub fn call_dyn(
+        &self,
+        rt: &crate::Runtime,
+        lua: &mlua::Lua,
+        args: &[mlua::Value],
+    ) -> Result<DynOutcome, DynError> {
+        match self.dyn_call {
+            Some(f) => f(rt, lua, args),
+            None => Err(DynError::Unsupported { hook: self.name }),
         }
     }
 

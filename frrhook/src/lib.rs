@@ -20,7 +20,10 @@ pub use frrhook_macros::hook_point;
 pub mod __private;
 mod call;
 mod catalogue;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod descriptor;
+mod dyn_call;
 mod error;
 mod limits;
 mod loader;
@@ -36,6 +39,7 @@ mod tls;
 
 pub use catalogue::{ArgInfo, HookInfo, ResultInfo};
 pub use descriptor::{ArgDescriptor, ArgMode, ErrorPolicy, HookDescriptor, ResultDescriptor};
+pub use dyn_call::{DynCallFn, DynError, DynOutcome};
 pub use error::{ErrorKind, HookError};
 pub use limits::Limits;
 pub use registry::declared_hooks;

@@ -65,22 +65,37 @@ pub(crate) fn instantiate(
             format!("cannot build script environment: {e}"),
         )
     })?;
+    // The parser runs under the memory cap too (a huge file is a memory error, not an
+    // unbounded allocation), but not under the instruction budget or deadline.
+    let armed = limits::arm_memory(lua, limits);
     let chunk = lua
         .load(source)
         .set_name(format!("={}", chunk_name(name)))
         .set_mode(ChunkMode::Text)
         .set_environment(env.clone())
-        .into_function()
-        .map_err(|e| convert(&e, name, None))?;
+        .into_function();
+    drop(armed);
+    let chunk = match chunk {
+        Ok(c) => c,
+        Err(e) => {
+            let err = convert(&e, name, None);
+            if err.kind() == ErrorKind::Memory {
+                let _ = limits::recover_memory(lua, limits);
+            }
+            return Err(err);
+        }
+    };
     let armed = limits::arm(lua, limits);
     let r = chunk.call::<()>(());
     let tripped = armed.finish();
-    match r {
+    match limits::check_tripped(r, tripped, limits) {
         Ok(()) => Ok(env),
         Err(e) => {
             let err = convert(&e, name, tripped);
             if err.kind() == ErrorKind::Memory {
-                limits::recover_memory(lua);
+                // The failed script's environment is garbage now: collect it. A state
+                // that stays too full fails its next call and is replaced then.
+                let _ = limits::recover_memory(lua, limits);
             }
             Err(err.with_function("(top level)"))
         }

@@ -7,7 +7,10 @@
 //! `_G` changes nothing for another. `load`, `loadstring`, `dofile`, `loadfile`,
 //! `require`, `debug`, `os`, `io`, `package` and `collectgarbage` are absent unless the
 //! operator opens them with [`Sandbox::allow`]. `setmetatable` refuses `__gc`
-//! finalizers, which would run outside any call's limits.
+//! finalizers, which would run outside any call's limits. `coroutine.resume`, `wrap`
+//! and `close` pass through the limits' guard (see `limits`), so that a stopped script
+//! cannot resume coroutines to keep running. Scripts are compiled as text only:
+//! precompiled bytecode (which can crash the VM) is refused as a syntax error.
 
 use mlua::{Lua, LuaOptions, StdLib, Table, Value, Variadic};
 
@@ -21,7 +24,10 @@ pub enum ExtraLib {
     Os,
     /// The `io` library (files).
     Io,
-    /// `collectgarbage`, all options.
+    /// `collectgarbage`, except the options that would switch the collector off or
+    /// retune it ("stop", "incremental", "generational", "setpause", "setstepmul"):
+    /// those raise an error. A stopped collector would let memory allocated outside
+    /// calls (where the memory cap is off) grow without bound.
     CollectGarbage,
 }
 
@@ -55,9 +61,13 @@ impl Sandbox {
 }
 
 const PRELUDE: &str = r#"
+local guard, stopped = ...
 local G = _G
-local pairs, ipairs, rawget, type, error = pairs, ipairs, rawget, type, error
+local pairs, ipairs, rawget, type, error, pcall = pairs, ipairs, rawget, type, error, pcall
 local raw_setmetatable = setmetatable
+local co_create, co_resume, co_close, co_status =
+  coroutine.create, coroutine.resume, coroutine.close, coroutine.status
+local raw_collectgarbage = collectgarbage
 getmetatable("").__metatable = false
 string.dump = nil
 local function copy(t)
@@ -71,22 +81,78 @@ local function safe_setmetatable(t, mt)
   if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
     error("setmetatable: __gc finalizers are not allowed in hook scripts", 2)
   end
-  return raw_setmetatable(t, mt)
+  -- Called through pcall so that errors name `setmetatable` and the script's line.
+  local ok, r = pcall(raw_setmetatable, t, mt)
+  if not ok then error(r, 2) end
+  return r
+end
+-- Every way to run a coroutine goes through `guard` (see limits.rs).
+local function resume(co, ...)
+  guard(co)
+  return co_resume(co, ...)
+end
+local function close(co)
+  guard(co)
+  return co_close(co)
+end
+local function wrap_results(co, ok, ...)
+  if ok then return ... end
+  local err = ...
+  -- As Lua's own wrap: close the dead coroutine's pending variables, and propagate
+  -- the error with the caller's position.
+  if co_status(co) == "dead" then
+    guard(co)
+    local _, cerr = co_close(co)
+    if cerr ~= nil then err = cerr end
+  end
+  if type(err) == "string" then error(err, 2) end
+  error(err, 0)
+end
+local function wrap(f)
+  local co = co_create(f)
+  return function(...)
+    guard(co)
+    return wrap_results(co, co_resume(co, ...))
+  end
+end
+-- Lua runs the message handler of an error raised by the limits' hook with hooks off:
+-- once a limit tripped, the script's handler is not run at all.
+local raw_xpcall = xpcall
+local function safe_xpcall(f, msgh, ...)
+  if type(msgh) ~= "function" then return raw_xpcall(f, msgh, ...) end
+  return raw_xpcall(f, function(e)
+    if stopped() then return e end
+    return msgh(e)
+  end, ...)
+end
+local gc_allowed = { collect = true, count = true, step = true, isrunning = true,
+  restart = true }
+local function safe_collectgarbage(opt, ...)
+  if opt ~= nil and not gc_allowed[opt] then
+    error("collectgarbage: option '" .. tostring(opt) .. "' is not allowed in hook scripts", 2)
+  end
+  return raw_collectgarbage(opt, ...)
 end
 return function(log, shared, extras)
   local env = {}
   for _, k in ipairs(base) do env[k] = G[k] end
   env.setmetatable = safe_setmetatable
+  env.xpcall = safe_xpcall
   env._VERSION = G._VERSION
   env.string = copy(G.string)
   env.table = copy(G.table)
   env.math = copy(G.math)
   env.utf8 = copy(G.utf8)
   env.coroutine = copy(G.coroutine)
+  env.coroutine.resume = resume
+  env.coroutine.close = close
+  env.coroutine.wrap = wrap
   env.log = log
   env.print = log.info
   env.shared = shared
-  for k, v in pairs(extras) do env[k] = v end
+  -- Library tables are copied too, so no script changes another's `os` or `io`.
+  for k, v in pairs(extras) do env[k] = type(v) == "table" and copy(v) or v end
+  if extras.collectgarbage then env.collectgarbage = safe_collectgarbage end
   env._G = env
   return env
 end
@@ -110,10 +176,15 @@ impl SandboxedLua {
             libs |= StdLib::IO;
         }
         let lua = Lua::new_with(libs, LuaOptions::default())?;
+        // SAFETY: `guard_thread` is a Lua C function that only reads its first argument
+        // and raises errors through `luaL_error`.
+        let guard = unsafe { lua.create_c_function(crate::limits::guard_thread)? };
+        // SAFETY: `limit_stopped` only pushes a boolean.
+        let stopped = unsafe { lua.create_c_function(crate::limits::limit_stopped)? };
         let make_env = lua
             .load(PRELUDE)
             .set_name("=frrhook.sandbox")
-            .call::<mlua::Function>(())?;
+            .call::<mlua::Function>((guard, stopped))?;
         Ok(SandboxedLua {
             lua,
             make_env,
@@ -135,10 +206,8 @@ impl SandboxedLua {
             extras.raw_set("io", globals.raw_get::<Value>("io")?)?;
         }
         if self.sandbox.allows(ExtraLib::CollectGarbage) {
-            extras.raw_set(
-                "collectgarbage",
-                globals.raw_get::<Value>("collectgarbage")?,
-            )?;
+            // The PRELUDE replaces it with the filtered version.
+            extras.raw_set("collectgarbage", true)?;
         }
         self.make_env.call((log, shared_t, extras))
     }

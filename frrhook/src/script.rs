@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
@@ -167,6 +168,12 @@ struct LoadedFunction {
     function: Function,
     line: Option<u32>,
     result: Option<Table>,
+    /// The source it was loaded from, to start again after a memory error that left
+    /// the state full (see `poisoned`).
+    source: Arc<[u8]>,
+    /// A memory error left the state holding more than half its cap even after a full
+    /// collection: the next call loads the function again in a fresh state.
+    poisoned: bool,
 }
 
 /// A Lua script file and the functions loaded from it: FRR's `struct frrscript`.
@@ -259,22 +266,26 @@ impl Script {
     /// error in the script's top level, or a missing function. Loading again reloads.
     pub fn load(&mut self, function: &str) -> Result<(), HookError> {
         let source = loader::read_source(&self.dir, &self.name)?;
+        let lf = self.instantiate(function, source)?;
+        self.functions.insert(function.to_string(), lf);
+        Ok(())
+    }
+
+    fn instantiate(&self, function: &str, source: Arc<[u8]>) -> Result<LoadedFunction, HookError> {
         let state = SandboxedLua::new(&self.sandbox).map_err(|e| {
             HookError::new(ErrorKind::Runtime, format!("cannot create Lua state: {e}"))
         })?;
         let env = loader::instantiate(&state, &self.name, &source, &self.shared, &self.limits)?;
         let f = loader::get_function(&env, &self.name, function)?;
         let line = loader::line_defined(&f);
-        self.functions.insert(
-            function.to_string(),
-            LoadedFunction {
-                state,
-                function: f,
-                line,
-                result: None,
-            },
-        );
-        Ok(())
+        Ok(LoadedFunction {
+            state,
+            function: f,
+            line,
+            result: None,
+            source,
+            poisoned: false,
+        })
     }
 
     /// Whether `function` is loaded.
@@ -291,6 +302,19 @@ impl Script {
     pub fn call(&mut self, function: &str, args: &mut [&mut dyn CallArg]) -> Result<(), HookError> {
         let name = self.name.clone();
         let limits = self.limits;
+        if self.functions.get(function).is_some_and(|f| f.poisoned) {
+            // Start again from the same source, as FRR would after a reload.
+            let source = self.functions[function].source.clone();
+            match self.instantiate(function, source) {
+                Ok(lf) => {
+                    self.functions.insert(function.to_string(), lf);
+                }
+                Err(e) => {
+                    self.functions.remove(function);
+                    return Err(e);
+                }
+            }
+        }
         let lf = self.functions.get_mut(function).ok_or_else(|| {
             HookError::new(
                 ErrorKind::MissingFunction,
@@ -312,12 +336,12 @@ impl Script {
         let armed = limits::arm(lua, &limits);
         let ret = lf.function.call::<MultiValue>(MultiValue::from_vec(values));
         let tripped = armed.finish();
-        let ret = match ret {
+        let ret = match limits::check_tripped(ret, tripped, &limits) {
             Ok(r) => r,
             Err(e) => {
                 let err = convert(&e, &name, tripped).with_function(function);
-                if err.kind() == ErrorKind::Memory {
-                    limits::recover_memory(lua);
+                if err.kind() == ErrorKind::Memory && !limits::recover_memory(lua, &limits) {
+                    lf.poisoned = true;
                 }
                 return Err(err);
             }

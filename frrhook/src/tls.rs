@@ -1,6 +1,6 @@
 //! Per-thread Lua states, one per runtime the thread calls into.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -38,6 +38,9 @@ pub(crate) struct ThreadState {
     pub(crate) state: SandboxedLua,
     pub(crate) chains: Vec<Option<Chain>>,
     pub(crate) timing: bool,
+    /// Set when a memory error left the state too full to be useful (see
+    /// `limits::recover_memory`); the call then discards it.
+    pub(crate) poisoned: Cell<bool>,
 }
 
 struct Slot {
@@ -72,6 +75,16 @@ pub(crate) fn state_for(rt: &Runtime) -> Result<Rc<ThreadState>, HookError> {
         Some(s) => Ok(s),
         None => rebuild(rt),
     }
+}
+
+/// Forgets this thread's state `ts` for `rt`, so that the next call builds a new one.
+#[cold]
+pub(crate) fn discard(rt: &Runtime, ts: &Rc<ThreadState>) {
+    let _ = STATES.try_with(|cell| {
+        if let Ok(mut slots) = cell.try_borrow_mut() {
+            slots.retain(|s| !(s.id == rt.inner.id && Rc::ptr_eq(&s.state, ts)));
+        }
+    });
 }
 
 #[cold]
@@ -142,5 +155,6 @@ fn build(rt: &Runtime, snapshot: &Snapshot) -> Result<ThreadState, HookError> {
         state,
         chains,
         timing: config.timing,
+        poisoned: Cell::new(false),
     })
 }

@@ -10,8 +10,13 @@ use frrhook_tests::*;
 fn render(rt: &Runtime) -> String {
     let mut out = String::new();
     let mut reg = TypeRegistry::default();
-    const LISTED: [&str; 5] =
-        ["test.counter", "test.observe", "test.priority", "test.route_match", "test.route_match_open"];
+    const LISTED: [&str; 5] = [
+        "test.counter",
+        "test.observe",
+        "test.priority",
+        "test.route_match",
+        "test.route_match_open",
+    ];
     for h in rt.hooks().iter().filter(|h| LISTED.contains(&h.name())) {
         let d = h.descriptor;
         writeln!(out, "{}  ({})", d.name, d.rust_path).unwrap();
@@ -23,16 +28,32 @@ fn render(rt: &Runtime) -> String {
                 (false, Some(c)) => format!("const = {c}"),
                 _ => "in".to_string(),
             };
-            writeln!(out, "  arg {}: {} [{}] ({})", a.name, a.lua_type, a.rust_type, mode).unwrap();
+            writeln!(
+                out,
+                "  arg {}: {} [{}] ({})",
+                a.name, a.lua_type, a.rust_type, mode
+            )
+            .unwrap();
         }
         for r in h.results(&mut reg) {
-            writeln!(out, "  result {}: {} [{}] default {:?}", r.name, r.lua_type, r.rust_type, r.default).unwrap();
+            writeln!(
+                out,
+                "  result {}: {} [{}] default {:?}",
+                r.name, r.lua_type, r.rust_type, r.default
+            )
+            .unwrap();
         }
         for a in &h.attachments {
             writeln!(out, "  attached: {}.lua:{}", a.script, a.function).unwrap();
         }
         if let Some(s) = &h.stats {
-            writeln!(out, "  stats: calls {} errors {}", s.stats.calls, s.stats.error_count()).unwrap();
+            writeln!(
+                out,
+                "  stats: calls {} errors {}",
+                s.stats.calls,
+                s.stats.error_count()
+            )
+            .unwrap();
         }
     }
     writeln!(out, "types:").unwrap();

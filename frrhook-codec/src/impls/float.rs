@@ -18,6 +18,9 @@ impl LuaEncode for f64 {
     fn encode(&self, _lua: &Lua) -> mlua::Result<Value> {
         Ok(Value::Number(*self))
     }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        cx.push_number(*self)
+    }
     fn lua_type(_: &mut TypeRegistry) -> LuaType {
         LuaType::Number
     }
@@ -36,6 +39,9 @@ impl LuaDecode for f64 {
 impl LuaEncode for f32 {
     fn encode(&self, _lua: &Lua) -> mlua::Result<Value> {
         Ok(Value::Number(f64::from(*self)))
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        cx.push_number(f64::from(*self))
     }
     fn lua_type(_: &mut TypeRegistry) -> LuaType {
         LuaType::Number

@@ -52,6 +52,12 @@ macro_rules! int_codec {
                     ))),
                 }
             }
+            fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+                match i64::try_from(*self) {
+                    Ok(i) => cx.push_integer(i),
+                    Err(_) => self.encode(cx.lua()).map(drop),
+                }
+            }
             fn lua_type(_: &mut TypeRegistry) -> LuaType {
                 LuaType::Integer
             }

@@ -7,6 +7,7 @@ mod net;
 mod scalar;
 mod seq;
 pub(crate) mod table;
+pub(crate) mod text;
 mod time;
 mod tuple;
 mod wrap;

@@ -28,6 +28,11 @@ macro_rules! addr_codec {
             fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
                 lua.create_string(self.to_string()).map(Value::String)
             }
+            fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+                let mut text = super::text::TextBuf::new();
+                text.ip(IpAddr::from(*self));
+                cx.push_bytes(text.as_bytes())
+            }
             fn lua_type(_: &mut TypeRegistry) -> LuaType {
                 LuaType::String
             }
@@ -163,6 +168,29 @@ fn encode_prefix(lua: &Lua, net: IpNet) -> mlua::Result<Value> {
     Ok(Value::Table(t))
 }
 
+/// The raw-stack form of [`encode_prefix`].
+fn push_prefix(cx: &crate::raw::RawCx<'_>, net: IpNet) -> mlua::Result<()> {
+    let mut text = super::text::TextBuf::new();
+    text.prefix(net);
+    cx.push_table(0, 3, |t| {
+        t.field(c"network", &BytesRef(text.as_bytes()))?;
+        t.field(c"length", &i64::from(net.prefix_len()))?;
+        t.field(c"family", &family_of(&net))
+    })
+}
+
+/// Bytes pushed as a Lua string.
+struct BytesRef<'a>(&'a [u8]);
+
+impl LuaEncode for BytesRef<'_> {
+    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+        lua.create_string(self.0).map(Value::String)
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        cx.push_bytes(self.0)
+    }
+}
+
 fn prefix_decode_type(registry: &mut TypeRegistry) -> LuaType {
     LuaType::Union(vec![prefix_type(registry), LuaType::String])
 }
@@ -170,6 +198,9 @@ fn prefix_decode_type(registry: &mut TypeRegistry) -> LuaType {
 impl LuaEncode for IpNet {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         encode_prefix(lua, *self)
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        push_prefix(cx, *self)
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         prefix_type(registry)
@@ -189,6 +220,9 @@ impl LuaDecode for IpNet {
 impl LuaEncode for Ipv4Net {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         encode_prefix(lua, IpNet::V4(*self))
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        push_prefix(cx, IpNet::V4(*self))
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         prefix_type(registry)
@@ -214,6 +248,9 @@ impl LuaDecode for Ipv4Net {
 impl LuaEncode for Ipv6Net {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         encode_prefix(lua, IpNet::V6(*self))
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        push_prefix(cx, IpNet::V6(*self))
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         prefix_type(registry)

@@ -10,6 +10,9 @@ impl LuaEncode for bool {
     fn encode(&self, _lua: &Lua) -> mlua::Result<Value> {
         Ok(Value::Boolean(*self))
     }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        cx.push_bool(*self)
+    }
     fn lua_type(_: &mut TypeRegistry) -> LuaType {
         LuaType::Boolean
     }
@@ -32,11 +35,17 @@ impl LuaEncode for str {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         lua.create_string(self).map(Value::String)
     }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        cx.push_bytes(self.as_bytes())
+    }
 }
 
 impl LuaEncode for String {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         lua.create_string(self).map(Value::String)
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        cx.push_bytes(self.as_bytes())
     }
     fn lua_type(_: &mut TypeRegistry) -> LuaType {
         LuaType::String

@@ -25,15 +25,34 @@ pub(crate) fn encode_seq<'a, T: LuaEncode + 'a>(
     Ok(Value::Table(table))
 }
 
+/// The raw-stack form of [`encode_seq`].
+pub(crate) fn push_seq<'a, T: LuaEncode + 'a>(
+    cx: &crate::raw::RawCx<'_>,
+    items: impl ExactSizeIterator<Item = &'a T>,
+) -> mlua::Result<()> {
+    cx.push_table(items.len(), 0, |t| {
+        for (i, item) in items.enumerate() {
+            t.item(i as i64 + 1, item)?;
+        }
+        Ok(())
+    })
+}
+
 impl<T: LuaEncode> LuaEncode for [T] {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         encode_seq(lua, self.iter())
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        push_seq(cx, self.iter())
     }
 }
 
 impl<T: LuaEncode> LuaEncode for Vec<T> {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         encode_seq(lua, self.iter())
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        push_seq(cx, self.iter())
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))
@@ -54,6 +73,9 @@ impl<T: LuaEncode> LuaEncode for VecDeque<T> {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         encode_seq(lua, self.iter())
     }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        push_seq(cx, self.iter())
+    }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))
     }
@@ -72,6 +94,9 @@ impl<T: LuaDecode> LuaDecode for VecDeque<T> {
 impl<T: LuaEncode, const N: usize> LuaEncode for [T; N] {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         encode_seq(lua, self.iter())
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        push_seq(cx, self.iter())
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))
@@ -100,6 +125,9 @@ impl<T: LuaEncode> LuaEncode for BTreeSet<T> {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         encode_seq(lua, self.iter())
     }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        push_seq(cx, self.iter())
+    }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))
     }
@@ -119,6 +147,9 @@ impl<T: LuaDecode + Ord> LuaDecode for BTreeSet<T> {
 impl<T: LuaEncode, S> LuaEncode for HashSet<T, S> {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         encode_seq(lua, self.iter())
+    }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        push_seq(cx, self.iter())
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))

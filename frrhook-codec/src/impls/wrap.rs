@@ -22,6 +22,12 @@ impl<T: LuaEncode> LuaEncode for Option<T> {
             None => Ok(Value::Nil),
         }
     }
+    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+        match self {
+            Some(v) => v.push_raw(cx),
+            None => cx.push_nil(),
+        }
+    }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         optional(<T as LuaEncode>::lua_type(registry))
     }

@@ -328,6 +328,8 @@ fn descriptor_fn(h: &Hook) -> TokenStream {
         "The descriptor of hook `",
         "`: its name, doc, arguments and results.",
     );
+    // Issue 7: the type-erased entry for frrhook::cli (see expand_dyn.rs).
+    let with_dyn_call = super::expand_dyn::with_dyn_call(h);
     quote! {
         #doc_line
         #[inline]
@@ -345,7 +347,7 @@ fn descriptor_fn(h: &Hook) -> TokenStream {
                 &[#(#args,)* #(#consts,)*],
                 &[#(#results,)*],
                 #krate::ErrorPolicy::#policy,
-            );
+            )#with_dyn_call;
             &HOOK
         }
     }
@@ -638,22 +640,33 @@ fn default_fn_ident(r: &HookResult) -> Option<Ident> {
 
 /// One assert per user type, spanned on the type as written: the only place a user type
 /// meets a codec bound in a concrete context.
+///
+/// Each names an item of the trait through a qualified path (`<T as LuaEncode>::encode`)
+/// rather than calling a generic function bounded by it, so that the error is the
+/// trait's own `on_unimplemented` text on the type, with no "required by a bound in
+/// `frrhook::__private::...`" note pointing into frrhook's sources.
 fn asserts(h: &Hook) -> TokenStream {
     let krate = &h.krate;
     let cfgs = &h.cfgs;
     let args = h.args.iter().map(|a| {
         let elem = &a.elem;
         let span = elem.span();
-        let check = match a.mode {
-            Mode::Mut => quote_spanned!(span=> assert_write_back),
-            Mode::Ref | Mode::Value => quote_spanned!(span=> assert_encode),
+        let item = match a.mode {
+            Mode::Mut => {
+                quote_spanned!(span=> <#elem as #krate::__private::WriteBackCheck>::CHECK)
+            }
+            Mode::Ref | Mode::Value => {
+                quote_spanned!(span=> <#elem as #krate::codec::LuaEncode>::encode)
+            }
         };
-        quote_spanned!(span=> #(#cfgs)* const _: () = #krate::__private::#check::<#elem>();)
+        quote_spanned!(span=> #(#cfgs)* const _: () = { let _ = #item; };)
     });
     let results = h.results.iter().map(|r| {
         let ty = decoded_type(r);
         let span = ty.span();
-        quote_spanned!(span=> #(#cfgs)* const _: () = #krate::__private::assert_decode::<#ty>();)
+        quote_spanned! {span=>
+            #(#cfgs)* const _: () = { let _ = <#ty as #krate::codec::LuaDecode>::decode; };
+        }
     });
     quote!(#(#args)* #(#results)*)
 }
@@ -777,6 +790,20 @@ pub fn stub(h: &Hook) -> TokenStream {
     let params = &h.stub_params;
     let generics = &h.stub_generics;
     let where_clause = &generics.where_clause;
+    if let Some(receiver) = &h.stub_receiver {
+        // Declared with `self`, so inside an `impl` block, which takes no structs: only
+        // the method, so that calls to it still resolve.
+        return quote! {
+            #(#cfgs)*
+            #(#doc_attrs)*
+            #[allow(clippy::too_many_arguments, clippy::unimplemented, unused_variables)]
+            #vis fn #fn_ident #generics (#receiver, _: &#krate::Runtime, #(_: #params),*)
+                #where_clause
+            {
+                ::core::unimplemented!("#[hook_point] declaration with errors")
+            }
+        };
+    }
     let fields = h.stub_results.iter().map(|(i, t)| quote!(pub #i: #t));
     quote! {
         #(#cfgs)*

@@ -15,6 +15,7 @@ use syn::Ident;
 use syn::ext::IdentExt;
 
 mod expand;
+mod expand_dyn;
 mod model;
 mod parse;
 #[cfg(test)]

@@ -52,6 +52,9 @@ pub struct Hook {
     pub stub_generics: syn::Generics,
     /// Results whose types can be struct fields, valid or not, for the stub.
     pub stub_results: Vec<(Ident, Type)>,
+    /// The `self` parameter (an error): the declaration is in an `impl` block, where the
+    /// stub can only be a method.
+    pub stub_receiver: Option<syn::Receiver>,
 }
 
 /// One `#[doc]` attribute: a string literal (leading space removed) or any other
@@ -144,43 +147,46 @@ pub fn build(opts: Options, item: RawFn, errors: &mut Errors) -> Hook {
     if let Some(t) = &sig.constness {
         errors.push(syn::Error::new(
             t.span,
-            "a hook point cannot be `const fn`: calling a script is not a const operation",
+            "a hook point cannot be `const fn`: calling a script is not a const operation; remove `const`",
         ));
     }
     if let Some(t) = &sig.asyncness {
         errors.push(syn::Error::new(
             t.span,
-            "a hook point cannot be `async`: scripts run synchronously on the calling thread",
+            "a hook point cannot be `async`: scripts run synchronously on the calling thread; remove \
+             `async` (async code calls the hook like any other function)",
         ));
     }
     if let syn::Safety::Unsafe(t) = &sig.safety {
         errors.push(syn::Error::new(
             t.span,
-            "a hook point cannot be `unsafe`: the generated call is safe",
+            "a hook point cannot be `unsafe`: the generated call is safe; remove `unsafe`",
         ));
     }
     if let Some(abi) = &sig.abi {
         errors.push(syn::Error::new_spanned(
             abi,
-            "a hook point cannot be `extern`: it is called from Rust",
+            "a hook point cannot be `extern`: it is called from Rust; remove the ABI",
         ));
     }
     if !sig.generics.params.is_empty() {
         errors.push(syn::Error::new_spanned(
             &sig.generics,
-            "a hook point cannot be generic: its arguments struct and descriptor need concrete types",
+            "a hook point cannot be generic: its arguments struct and descriptor need concrete types; \
+             remove the generic parameters and name the types (declare one hook per type if needed)",
         ));
     }
     if let Some(wc) = &sig.generics.where_clause {
         errors.push(syn::Error::new_spanned(
             wc,
-            "a hook point cannot have a `where` clause: its types are concrete",
+            "a hook point cannot have a `where` clause: its types are concrete; remove it",
         ));
     }
     if let Some(v) = &sig.variadic {
         errors.push(syn::Error::new_spanned(
             v.dots,
-            "a hook point cannot be variadic",
+            "a hook point cannot be variadic: each parameter is passed to Lua under its name; \
+             declare them one by one, or pass a `&[T]`",
         ));
     }
     if let ReturnType::Type(arrow, ty) = &sig.output {
@@ -217,13 +223,18 @@ pub fn build(opts: Options, item: RawFn, errors: &mut Errors) -> Hook {
     let mut names = Names::default();
     let mut args = Vec::new();
     let mut stub_params = Vec::new();
+    let mut stub_receiver = None;
     for input in &sig.inputs {
         match input {
-            FnArg::Receiver(r) => errors.push(syn::Error::new_spanned(
+            FnArg::Receiver(r) => {
+                stub_receiver = Some(r.clone());
+                errors.push(syn::Error::new_spanned(
                 r,
-                "a hook point is a free function: remove `self` (the generated function takes the \
-                 runtime as its first parameter)",
-            )),
+                "a hook point is a free function, not a method: move it out of the `impl` block and \
+                 remove `self`; the generated function takes the runtime as its first parameter \
+                 (`rt: &Runtime`)",
+                ));
+            }
             FnArg::Typed(pt) => {
                 stub_params.push(stub_type(&pt.ty));
                 // The name counts for duplicate checks even when the type is rejected.
@@ -243,12 +254,16 @@ pub fn build(opts: Options, item: RawFn, errors: &mut Errors) -> Hook {
         if names.args.contains(&lua_name) {
             errors.push(syn::Error::new(
                 c.ident.span(),
-                format!("constant `{lua_name}` has the name of an argument: Lua parameters must be distinct"),
+                format!(
+                    "constant `{lua_name}` has the name of a parameter: constants are passed to Lua \
+                     after the arguments, as parameters of their own, so the names must differ; \
+                     rename the constant"
+                ),
             ));
         } else if !names.consts.insert(lua_name.clone()) {
             errors.push(syn::Error::new(
                 c.ident.span(),
-                format!("constant `{lua_name}` is declared twice"),
+                format!("constant `{lua_name}` is declared twice; remove one"),
             ));
         }
         consts.push(Const {
@@ -269,11 +284,16 @@ pub fn build(opts: Options, item: RawFn, errors: &mut Errors) -> Hook {
     if let Some(name) = &opts.name {
         let text = name.value();
         if text.is_empty() {
-            errors.push(syn::Error::new(name.span(), "a hook name cannot be empty"));
+            errors.push(syn::Error::new(
+                name.span(),
+                "a hook name cannot be empty: write one such as `name = \"bgp.route_match\"`, or \
+                 remove `name` to use the function's module path",
+            ));
         } else if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             errors.push(syn::Error::new(
                 name.span(),
-                "a hook name cannot contain whitespace",
+                "a hook name cannot contain whitespace: operators type it in commands and \
+                 attachment files; use `.` or `_` between words (`bgp.route_match`)",
             ));
         }
     }
@@ -294,6 +314,7 @@ pub fn build(opts: Options, item: RawFn, errors: &mut Errors) -> Hook {
         stub_params,
         stub_generics: sig.generics.clone(),
         stub_results,
+        stub_receiver,
     }
 }
 
@@ -324,7 +345,10 @@ impl Names {
         if !self.args.insert(name.clone()) {
             errors.push(syn::Error::new(
                 ident.span(),
-                format!("parameter `{name}` is declared twice"),
+                format!(
+                    "parameter `{name}` is declared twice: each parameter is passed to Lua under \
+                     its name; rename one"
+                ),
             ));
         }
     }
@@ -335,7 +359,8 @@ fn param(pt: &syn::PatType, errors: &mut Errors) -> Option<Arg> {
     if let Some(attr) = pt.attrs.first() {
         errors.push(syn::Error::new_spanned(
             attr,
-            "attributes on hook parameters are not supported",
+            "attributes on hook parameters are not supported; remove it (doc comments go on \
+             the function)",
         ));
         ok = false;
     }
@@ -354,7 +379,7 @@ fn param(pt: &syn::PatType, errors: &mut Errors) -> Option<Arg> {
             errors.push(syn::Error::new_spanned(
                 other,
                 "expected a parameter name: each parameter is passed to Lua under its name, so \
-                 patterns such as `_` or `(a, b)` are not allowed",
+                 patterns such as `_` or `(a, b)` are not allowed; write `name: Type`",
             ));
             return None;
         }
@@ -396,7 +421,8 @@ fn param(pt: &syn::PatType, errors: &mut Errors) -> Option<Arg> {
     for e in check.impl_traits {
         errors.push(syn::Error::new(
             e,
-            "`impl Trait` is not allowed in a hook parameter: the arguments struct needs a concrete type",
+            "`impl Trait` is not allowed in a hook parameter: the generated arguments struct and \
+             descriptor need a concrete type; name the type (for example `&Route` or `&str`)",
         ));
         ok = false;
     }
@@ -409,11 +435,12 @@ fn param(pt: &syn::PatType, errors: &mut Errors) -> Option<Arg> {
     }
     if mode == Mode::Mut {
         // The write-back decodes new owned values from Lua: nothing to borrow from.
-        for span in check.borrows {
-            errors.push(syn::Error::new(
-                span,
+        for borrow in check.borrows {
+            errors.push(syn::Error::new_spanned(
+                borrow,
                 "a `&mut` hook argument is written back with values decoded from Lua, so its type \
-                 cannot borrow: use an owned type (`String`, not `&str`)",
+                 cannot borrow: use an owned type (`String` instead of `&str`), or pass the \
+                 argument as `&T` if scripts must not change it",
             ));
             ok = false;
         }
@@ -494,29 +521,34 @@ fn result(
             format!(
                 "result `{lua_name}` has the name of an argument: a returned key named like an \
                  argument is that argument's write-back (when it is passed as `&mut`), so it cannot \
-                 also be a result"
+                 also be a result; rename the result"
             ),
         ));
         ok = false;
     } else if !names.results.insert(lua_name.clone()) {
         errors.push(syn::Error::new(
             ident.span(),
-            format!("result `{lua_name}` is declared twice"),
+            format!("result `{lua_name}` is declared twice: each result is one key of the returned table; remove or rename one"),
         ));
         ok = false;
     }
     let check = TypeCheck::strict().check(&ty);
-    for span in &check.borrows {
-        errors.push(syn::Error::new(
-            *span,
-            format!("result `{lua_name}` is decoded into an owned value: its type cannot borrow (remove the lifetime)"),
+    for borrow in &check.borrows {
+        errors.push(syn::Error::new_spanned(
+            borrow,
+            format!(
+                "result `{lua_name}` cannot borrow: results are decoded from Lua into new values \
+                 that outlive the call, so use an owned type (`String` instead of `&str`, \
+                 `Vec<T>` instead of `&[T]`)"
+            ),
         ));
         ok = false;
     }
     for span in &check.impl_traits {
         errors.push(syn::Error::new(
             *span,
-            "`impl Trait` is not allowed in a result type",
+            "`impl Trait` is not allowed in a result type: results are decoded into a concrete \
+             type; name it (for example `String` or `Vec<u32>`)",
         ));
         ok = false;
     }
@@ -533,8 +565,8 @@ fn result(
             errors.push(syn::Error::new_spanned(
                 &ty,
                 format!(
-                    "result `{lua_name}` must be `Option<T>` or have a default: \
-                     `{lua_name}: {shown} = expr`"
+                    "result `{lua_name}` needs a value for when no script returns it: declare it \
+                     `{lua_name}: Option<{shown}>`, or give a default: `{lua_name}: {shown} = expr`"
                 ),
             ));
             return None;
@@ -590,8 +622,9 @@ struct TypeCheck {
     infers: Vec<Span>,
     /// Lifetimes other than `'_` and `'static`.
     named_lifetimes: Vec<Lifetime>,
-    /// References and lifetimes (other than `'static` unless `strict`).
-    borrows: Vec<Span>,
+    /// References and lifetimes (other than `'static` unless `strict`): the whole
+    /// reference type, or the lifetime, for the error's span.
+    borrows: Vec<proc_macro2::TokenStream>,
 }
 
 impl TypeCheck {
@@ -607,17 +640,14 @@ impl TypeCheck {
         }
     }
 
-    fn lifetime(&mut self, lt: &Lifetime) {
-        if lt.ident == "static" {
-            if self.strict {
-                self.borrows.push(lt.span());
-            }
-            return;
-        }
-        if lt.ident != "_" {
+    /// Records `lt` as named (when it is), and whether it makes `tokens` a borrow.
+    fn lifetime(&mut self, lt: &Lifetime, tokens: proc_macro2::TokenStream) {
+        if lt.ident != "_" && lt.ident != "static" {
             self.named_lifetimes.push(lt.clone());
         }
-        self.borrows.push(lt.span());
+        if lt.ident != "static" || self.strict {
+            self.borrows.push(tokens);
+        }
     }
 }
 
@@ -630,14 +660,15 @@ impl VisitMut for TypeCheck {
         self.infers.push(i.span());
     }
     fn visit_type_reference_mut(&mut self, i: &mut syn::TypeReference) {
+        let whole = i.to_token_stream();
         match &i.lifetime {
-            Some(lt) => self.lifetime(lt),
-            None => self.borrows.push(i.and_token.span),
+            Some(lt) => self.lifetime(lt, whole),
+            None => self.borrows.push(whole),
         }
         self.visit_type_mut(&mut i.elem);
     }
     fn visit_lifetime_mut(&mut self, lt: &mut Lifetime) {
-        self.lifetime(lt);
+        self.lifetime(lt, lt.to_token_stream());
     }
     // Lifetimes in `fn(&T)` and `Fn(&T)` belong to the function type, not to the value.
     fn visit_type_fn_ptr_mut(&mut self, i: &mut syn::TypeFnPtr) {

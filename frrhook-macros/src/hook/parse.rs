@@ -92,6 +92,11 @@ fn option(input: ParseStream, opts: &mut Options) -> syn::Result<()> {
     if la.peek(kw::name) {
         let key: kw::name = input.parse()?;
         input.parse::<Token![=]>()?;
+        if !input.peek(LitStr) {
+            return Err(input.error(
+                "expected the hook name as a string literal: `name = \"bgp.route_match\"`",
+            ));
+        }
         let lit: LitStr = input.parse()?;
         once(&opts.name, key.span, "name")?;
         opts.name = Some(lit);
@@ -108,7 +113,10 @@ fn option(input: ParseStream, opts: &mut Options) -> syn::Result<()> {
         syn::parenthesized!(content in input);
         let items = list(&content, const_item)?;
         if !opts.consts.is_empty() {
-            return Err(twice(key.span, "consts"));
+            return Err(syn::Error::new(
+                key.span,
+                "option `consts` is given twice: list every constant in one `consts(...)`",
+            ));
         }
         opts.consts = items;
     } else if la.peek(kw::on_error) {
@@ -120,7 +128,7 @@ fn option(input: ParseStream, opts: &mut Options) -> syn::Result<()> {
         } else if la.peek(kw::defaults) {
             OnError::Defaults
         } else {
-            return Err(with_suggestion(input, la.error(), POLICIES, "policy"));
+            return Err(bad_policy(input, la.error()));
         };
         let value = input.call(Ident::parse_any)?;
         once(&opts.on_error, key.span, "on_error")?;
@@ -128,6 +136,11 @@ fn option(input: ParseStream, opts: &mut Options) -> syn::Result<()> {
     } else if la.peek(Token![crate]) {
         let key: Token![crate] = input.parse()?;
         input.parse::<Token![=]>()?;
+        if input.peek(LitStr) {
+            return Err(
+                input.error("`crate` takes a path, without quotes: `crate = my_daemon::frrhook`")
+            );
+        }
         let path = input.call(Path::parse_mod_style)?;
         once(&opts.krate, key.span, "crate")?;
         opts.krate = Some(path);
@@ -145,7 +158,32 @@ fn once<T>(slot: &Option<T>, span: Span, what: &str) -> syn::Result<()> {
 }
 
 fn twice(span: Span, what: &str) -> syn::Error {
-    syn::Error::new(span, format!("option `{what}` is given twice"))
+    let fix = match what {
+        "results" => "list every result in one `results(...)`".to_string(),
+        _ => format!("remove one `{what}`"),
+    };
+    syn::Error::new(span, format!("option `{what}` is given twice: {fix}"))
+}
+
+/// The error for an `on_error` value that is not a policy: the closest policy, and what
+/// each one means.
+fn bad_policy(input: ParseStream, err: syn::Error) -> syn::Error {
+    let Ok(found) = input.fork().call(Ident::parse_any) else {
+        return err;
+    };
+    let found_text = found.unraw().to_string();
+    let guess = match did_you_mean(&found_text, POLICIES) {
+        Some(best) => format!(" (did you mean `{best}`?)"),
+        None => String::new(),
+    };
+    syn::Error::new(
+        found.span(),
+        format!(
+            "unknown `on_error` policy `{found_text}`{guess}: write `on_error = fail_closed` (the \
+             caller gets the `HookError`; the default) or `on_error = defaults` (the caller gets \
+             the default results and the error is logged)"
+        ),
+    )
 }
 
 /// `lookahead`'s "expected one of: ..." error, prefixed with "did you mean" when the
@@ -222,6 +260,16 @@ fn list<T>(input: ParseStream, item: fn(ParseStream) -> syn::Result<T>) -> syn::
 fn result_item(input: ParseStream) -> syn::Result<RawResult> {
     let attrs = input.call(Attribute::parse_outer)?;
     let ident = input.call(Ident::parse_any)?;
+    if !input.peek(Token![:]) {
+        let name = ident.unraw();
+        return Err(syn::Error::new(
+            ident.span(),
+            format!(
+                "result `{name}` needs a type: write `{name}: Option<T>` (absent is `None`) or \
+                 `{name}: T = default`"
+            ),
+        ));
+    }
     input.parse::<Token![:]>()?;
     let ty: Type = input.parse()?;
     let default = if input.peek(Token![=]) {
@@ -257,7 +305,10 @@ fn const_item(input: ParseStream) -> syn::Result<RawConst> {
     let value = i64::try_from(signed).map_err(|_| {
         syn::Error::new_spanned(
             &tokens,
-            format!("constant `{ident}` does not fit in a Lua integer (i64)"),
+            format!(
+                "constant `{ident}` does not fit in a Lua integer: use a value in \
+                 -9223372036854775808..=9223372036854775807 (i64)"
+            ),
         )
     })?;
     Ok(RawConst { ident, value })

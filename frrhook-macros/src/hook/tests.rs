@@ -100,7 +100,9 @@ fn option_errors() {
         ),
         [
             "unknown option `reslts`: did you mean `results`? (expected one of: `name`, `results`, `consts`, `on_error`, `crate`)",
-            "unknown policy `default`: did you mean `defaults`? (expected `fail_closed` or `defaults`)",
+            "unknown `on_error` policy `default` (did you mean `defaults`?): write `on_error = fail_closed` \
+             (the caller gets the `HookError`; the default) or `on_error = defaults` (the caller gets the \
+             default results and the error is logged)",
             "unknown option `color`: expected one of: `name`, `results`, `consts`, `on_error`, `crate`",
         ]
     );
@@ -112,8 +114,8 @@ fn option_errors() {
             )
         ),
         [
-            "option `name` is given twice",
-            "option `name` is given twice"
+            "option `name` is given twice: remove one `name`",
+            "option `name` is given twice: remove one `name`"
         ]
     );
     assert_eq!(
@@ -123,7 +125,10 @@ fn option_errors() {
                 fn f();
             )
         ),
-        ["constant `BIG` does not fit in a Lua integer (i64)"]
+        [
+            "constant `BIG` does not fit in a Lua integer: use a value in \
+         -9223372036854775808..=9223372036854775807 (i64)"
+        ]
     );
 }
 
@@ -149,20 +154,27 @@ fn signature_errors() {
     assert_eq!(
         got,
         [
-            "a hook point cannot be `async`: scripts run synchronously on the calling thread",
-            "a hook point cannot be `unsafe`: the generated call is safe",
-            "a hook point cannot be `extern`: it is called from Rust",
-            "a hook point cannot be generic: its arguments struct and descriptor need concrete types",
-            "a hook point cannot have a `where` clause: its types are concrete",
+            "a hook point cannot be `async`: scripts run synchronously on the calling thread; remove `async` \
+             (async code calls the hook like any other function)",
+            "a hook point cannot be `unsafe`: the generated call is safe; remove `unsafe`",
+            "a hook point cannot be `extern`: it is called from Rust; remove the ABI",
+            "a hook point cannot be generic: its arguments struct and descriptor need concrete types; remove the \
+             generic parameters and name the types (declare one hook per type if needed)",
+            "a hook point cannot have a `where` clause: its types are concrete; remove it",
             "a hook point does not return a value: declare results with `#[hook_point(results(name: Type, ...))]`; \
              the generated function returns `Result<FResults, HookError>`",
-            "a hook point is a free function: remove `self` (the generated function takes the runtime as its first parameter)",
-            "expected a parameter name: each parameter is passed to Lua under its name, so patterns such as `_` or `(a, b)` are not allowed",
+            "a hook point is a free function, not a method: move it out of the `impl` block and remove `self`; \
+             the generated function takes the runtime as its first parameter (`rt: &Runtime`)",
+            "expected a parameter name: each parameter is passed to Lua under its name, so patterns such as `_` or \
+             `(a, b)` are not allowed; write `name: Type`",
             "`rt` is reserved: the generated function takes the runtime as its first parameter `rt: &Runtime`; rename this parameter",
-            "parameter `x` is declared twice",
-            "`impl Trait` is not allowed in a hook parameter: the arguments struct needs a concrete type",
+            "parameter `x` is declared twice: each parameter is passed to Lua under its name; rename one",
+            "`impl Trait` is not allowed in a hook parameter: the generated arguments struct and descriptor \
+             need a concrete type; name the type (for example `&Route` or `&str`)",
             "hook parameters cannot name lifetimes: write `'_` or leave `'x` out",
-            "a `&mut` hook argument is written back with values decoded from Lua, so its type cannot borrow: use an owned type (`String`, not `&str`)",
+            "a `&mut` hook argument is written back with values decoded from Lua, so its type cannot borrow: \
+             use an owned type (`String` instead of `&str`), or pass the argument as `&T` if scripts must not \
+             change it",
         ]
     );
     assert_eq!(
@@ -172,7 +184,9 @@ fn signature_errors() {
                 const fn f() {}
             )
         ),
-        ["a hook point cannot be `const fn`: calling a script is not a const operation"]
+        [
+            "a hook point cannot be `const fn`: calling a script is not a const operation; remove `const`"
+        ]
     );
     assert_eq!(
         errors(
@@ -212,16 +226,39 @@ fn result_errors() {
     assert_eq!(
         got,
         [
-            "constant `K` is declared twice",
-            "constant `attributes` has the name of an argument: Lua parameters must be distinct",
-            "result `plain` must be `Option<T>` or have a default: `plain: u32 = expr`",
+            "constant `K` is declared twice; remove one",
+            "constant `attributes` has the name of a parameter: constants are passed to Lua after the \
+             arguments, as parameters of their own, so the names must differ; rename the constant",
+            "result `plain` needs a value for when no script returns it: declare it `plain: Option<u32>`, \
+             or give a default: `plain: u32 = expr`",
             "result `attributes` has the name of an argument: a returned key named like an argument is \
-             that argument's write-back (when it is passed as `&mut`), so it cannot also be a result",
-            "result `a` is declared twice",
-            "result `s` is decoded into an owned value: its type cannot borrow (remove the lifetime)",
-            "result `c` is decoded into an owned value: its type cannot borrow (remove the lifetime)",
+             that argument's write-back (when it is passed as `&mut`), so it cannot also be a result; rename the result",
+            "result `a` is declared twice: each result is one key of the returned table; remove or rename one",
+            "result `s` cannot borrow: results are decoded from Lua into new values that outlive the call, \
+             so use an owned type (`String` instead of `&str`, `Vec<T>` instead of `&[T]`)",
+            "result `c` cannot borrow: results are decoded from Lua into new values that outlive the call, \
+             so use an owned type (`String` instead of `&str`, `Vec<T>` instead of `&[T]`)",
         ]
     );
+}
+
+/// A declaration with `self` sits in an `impl` block: the stub is the method alone, since
+/// an `impl` block takes no structs.
+#[test]
+fn stub_with_self_is_a_method() {
+    let out = super::expand(
+        quote!(),
+        quote!(
+            fn on_event(&self, code: u32);
+        ),
+    )
+    .to_string();
+    assert!(out.contains("compile_error"), "{out}");
+    assert!(
+        out.contains("fn on_event (& self , _ : & :: frrhook :: Runtime , _ : u32)"),
+        "{out}"
+    );
+    assert!(!out.contains("struct"), "{out}");
 }
 
 /// On error the output is the errors plus a stub that keeps callers compiling.

@@ -2,7 +2,7 @@
 //! behind the all-or-nothing `decode_into`.
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
-use syn::{Ident, WherePredicate};
+use syn::{GenericArgument, Ident, PathArguments, Type, WherePredicate};
 
 use super::lua_type::lua_type_body;
 use super::{Direction, escape_braces, impl_header, int_value, span_of};
@@ -17,25 +17,32 @@ pub(super) fn decode_impl(m: &Model) -> TokenStream {
     let header = impl_header(m, Direction::Decode, default_bounds(m));
     let lua_type = lua_type_body(m, Direction::Decode);
     let result = |t: TokenStream| quote!(::core::result::Result<#t, #k::DecodeError>);
-    let (ret_self, ret_update) = (result(quote!(Self)), result(quote!(Self::Update)));
+    let ret_self = result(quote!(Self));
     let methods = match &m.shape {
         Shape::Struct(fields) => struct_decode(k, fields),
         Shape::Newtype(ty) => {
             let tr = quote_spanned!(span_of(ty)=> <#ty as #k::LuaDecode>);
-            quote! {
-                type Update = #tr::Update;
-
-                fn decode(__value: &#k::mlua::Value) -> #ret_self {
-                    #tr::decode(__value).map(Self)
-                }
-
-                fn prepare_update(&self, __value: &#k::mlua::Value) -> #ret_update {
+            let span = span_of(ty);
+            let update = quote_spanned!(span=> type Update = #tr::Update;);
+            let update_fns = quote_spanned! {span=>
+                fn prepare_update(&self, __value: &#k::mlua::Value)
+                    -> ::core::result::Result<Self::Update, #k::DecodeError>
+                {
                     #tr::prepare_update(&self.0, __value)
                 }
 
                 fn apply_update(&mut self, __update: Self::Update) -> Self::Update {
                     #tr::apply_update(&mut self.0, __update)
                 }
+            };
+            quote! {
+                #update
+
+                fn decode(__value: &#k::mlua::Value) -> #ret_self {
+                    #tr::decode(__value).map(Self)
+                }
+
+                #update_fns
             }
         }
         Shape::UnitEnum { repr, variants } => {
@@ -55,6 +62,53 @@ pub(super) fn decode_impl(m: &Model) -> TokenStream {
                 #lua_type
             }
         }
+    }
+}
+
+/// The span for the parts of the impl that name the whole update type: `type Update`,
+/// `prepare_update` and `apply_update`.
+///
+/// rustc reports a field type without `LuaDecode` where the field's update type appears
+/// (spanned on the field) and again where the whole update type does, on those items.
+/// When one field can be blamed, the items carry its span and the errors merge into one
+/// on the field: the only field of a newtype, or the only live field whose type is not
+/// one the codec is known to decode (`u32`, `String`, `Vec<u8>`, ...). Otherwise the
+/// items keep the derive's span, where the second error then appears.
+fn update_span<'a>(types: impl IntoIterator<Item = &'a Type>) -> Span {
+    let mut unknown = types.into_iter().filter(|ty| !known_decodable(ty));
+    match (unknown.next(), unknown.next()) {
+        (Some(only), None) => span_of(only),
+        _ => Span::call_site(),
+    }
+}
+
+/// Whether `ty` is written as a type the codec decodes whatever the user's code is: a
+/// primitive or `String`, or `Option`, `Vec` or `Box` of one, or a tuple of them. Only
+/// single-segment names count, and only to pick a span: a wrong guess moves an error,
+/// it cannot hide one.
+fn known_decodable(ty: &Type) -> bool {
+    const SCALARS: &[&str] = &[
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "f32", "f64", "bool", "char", "String",
+    ];
+    const WRAPPERS: &[&str] = &["Option", "Vec", "Box"];
+    match ty {
+        Type::Paren(p) => known_decodable(&p.elem),
+        Type::Group(g) => known_decodable(&g.elem),
+        Type::Tuple(t) => t.elems.iter().all(known_decodable),
+        Type::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
+            let seg = &p.path.segments[0];
+            let name = seg.ident.to_string();
+            match &seg.arguments {
+                PathArguments::None => SCALARS.contains(&name.as_str()),
+                PathArguments::AngleBracketed(ab) if WRAPPERS.contains(&name.as_str()) => {
+                    ab.args.len() == 1
+                        && matches!(ab.args.first(), Some(GenericArgument::Type(t)) if known_decodable(t))
+                }
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 
@@ -148,19 +202,24 @@ fn open_table(k: &syn::Path, guard: bool) -> TokenStream {
 }
 
 /// Reads one field for `decode`: the decoded value, or what an absent key means.
+///
+/// Defaults go through the `derive_support` traits, whose diagnostics say which
+/// `#[lua(...)]` option needs `Default`, or what the `default` function must return.
 fn decode_field(k: &syn::Path, f: &Field) -> TokenStream {
     let (ty, key) = (&f.ty, &f.lua_name);
+    let trait_default =
+        || quote_spanned!(f.span()=> <#ty as #k::derive_support::FieldDefault>::field_default());
     if f.skip {
-        return quote_spanned!(f.span()=> ::core::default::Default::default());
+        return trait_default();
     }
     let absent = if f.optional {
         quote!(::core::option::Option::None)
     } else {
         match &f.default {
-            Some(FieldDefault::Trait) => {
-                quote_spanned!(f.span()=> ::core::default::Default::default())
-            }
-            Some(FieldDefault::Function(path, span)) => quote_spanned!(*span=> #path()),
+            Some(FieldDefault::Trait) => trait_default(),
+            Some(FieldDefault::Function(path, span)) => quote_spanned! {*span=>
+                <_ as #k::derive_support::DefaultFn<#ty>>::call_default(#path)
+            },
             None => quote!(return ::core::result::Result::Err(#k::DecodeError::missing(#key))),
         }
     };
@@ -231,12 +290,12 @@ fn struct_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
         quote_spanned!(f.span()=> #part.map(|__u| <#ty as #k::LuaDecode>::apply_update(&mut self.#member, __u)))
     });
     let open = open_table(k, true);
-    quote! {
-        type Update = (#(#updates,)*);
-
-        #decode
-
-        fn prepare_update(&self, __value: &#k::mlua::Value) -> ::core::result::Result<Self::Update, #k::DecodeError> {
+    let span = update_span(live.iter().map(|f| &f.ty));
+    let update = quote_spanned!(span=> type Update = (#(#updates,)*););
+    let update_fns = quote_spanned! {span=>
+        fn prepare_update(&self, __value: &#k::mlua::Value)
+            -> ::core::result::Result<Self::Update, #k::DecodeError>
+        {
             #open
             ::core::result::Result::Ok((#(#prepares,)*))
         }
@@ -245,6 +304,13 @@ fn struct_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
             let (#(#parts,)*) = __update;
             (#(#applies,)*)
         }
+    };
+    quote! {
+        #update
+
+        #decode
+
+        #update_fns
     }
 }
 
@@ -360,6 +426,38 @@ fn data_enum_decode(k: &syn::Path, tag: &str, variants: &[DataVariant]) -> Token
                 #k::DecodeError::invalid(::std::string::String::from(#expected) + &#k::value::describe(&__tag))
                     .at_key(#tag),
             ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_decodable_types() {
+        for known in [
+            quote!(u32),
+            quote!(String),
+            quote!(Option<Vec<u8>>),
+            quote!((bool, f64)),
+        ] {
+            assert!(
+                known_decodable(&syn::parse2(known.clone()).unwrap()),
+                "{known}"
+            );
+        }
+        for unknown in [
+            quote!(Nexthop),
+            quote!(Vec<Nexthop>),
+            quote!(&'static str),
+            quote!(std::string::String),
+            quote!(T),
+        ] {
+            assert!(
+                !known_decodable(&syn::parse2(unknown.clone()).unwrap()),
+                "{unknown}"
+            );
         }
     }
 }

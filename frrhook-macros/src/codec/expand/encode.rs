@@ -81,15 +81,81 @@ pub(super) fn encode_impl(m: &Model) -> TokenStream {
         }
     };
     let lua_type = lua_type_body(m, Direction::Encode);
+    let push_raw = push_raw_fn(m);
     quote! {
         #header {
             fn encode(&self, __lua: &#k::mlua::Lua) -> #k::mlua::Result<#k::mlua::Value> {
                 #body
             }
+            #push_raw
 
             fn lua_type(__registry: &mut #k::TypeRegistry) -> #k::LuaType {
                 #lua_type
             }
+        }
+    }
+}
+
+/// `fn push_raw`: the raw-stack fast path (FRR's `lua_push*`), for the shapes where it
+/// pays; data enums keep the default, which goes through `encode`.
+fn push_raw_fn(m: &Model) -> TokenStream {
+    let k = &m.krate;
+    let body = match &m.shape {
+        Shape::Struct(fields) => {
+            let live: Vec<&Field> = fields.iter().filter(|f| !f.skip).collect();
+            let n = live.len();
+            let sets = live.iter().map(|f| {
+                let (ty, member) = (&f.ty, &f.member);
+                let set = match std::ffi::CString::new(f.lua_name.clone()) {
+                    Ok(key) => {
+                        let key = proc_macro2::Literal::c_string(&key);
+                        quote_spanned!(f.span()=> <#ty as #k::LuaEncode>::push_raw(&self.#member, __t.cx())?; __t.set(#key)?;)
+                    }
+                    Err(_) => {
+                        let key = proc_macro2::Literal::byte_string(f.lua_name.as_bytes());
+                        quote_spanned!(f.span()=> __t.cx().push_bytes(#key)?; <#ty as #k::LuaEncode>::push_raw(&self.#member, __t.cx())?; __t.set_pair()?;)
+                    }
+                };
+                set
+            });
+            quote! {
+                __cx.push_table(0, #n, |__t| {
+                    #(#sets)*
+                    ::core::result::Result::Ok(())
+                })
+            }
+        }
+        Shape::Newtype(ty) => {
+            quote_spanned!(span_of(ty)=> <#ty as #k::LuaEncode>::push_raw(&self.0, __cx))
+        }
+        Shape::UnitEnum {
+            repr: Repr::String,
+            variants,
+        } => {
+            let arms = variants.iter().map(|v| {
+                let (ident, name) = (&v.ident, &v.lua_name);
+                quote!(Self::#ident => #name)
+            });
+            quote! {
+                let __name: &str = match self { #(#arms,)* };
+                __cx.push_bytes(__name.as_bytes())
+            }
+        }
+        Shape::UnitEnum {
+            repr: Repr::Integer,
+            variants,
+        } => {
+            let arms = variants.iter().map(|v| {
+                let (ident, value) = (&v.ident, int_value(v));
+                quote!(Self::#ident => #value)
+            });
+            quote!(__cx.push_integer(match self { #(#arms,)* }))
+        }
+        Shape::DataEnum { .. } => return TokenStream::new(),
+    };
+    quote! {
+        fn push_raw(&self, __cx: &#k::raw::RawCx<'_>) -> #k::mlua::Result<()> {
+            #body
         }
     }
 }

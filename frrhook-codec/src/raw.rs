@@ -1,0 +1,239 @@
+//! The raw-stack fast path of encoding: what FRR's `lua_push*` functions do, without
+//! going through mlua's per-operation wrappers.
+//!
+//! [`LuaEncode::push_raw`](crate::LuaEncode::push_raw) receives a [`RawCx`] and pushes
+//! exactly one value (or nothing, on error). Every method here checks stack space and
+//! addresses tables by absolute index, so code using it needs no `unsafe`; only making a
+//! `RawCx` is unsafe, and only the runtime does that.
+
+use std::ffi::{CStr, c_int};
+
+use mlua::{Lua, Value, ffi};
+
+use crate::LuaEncode;
+
+/// A Lua stack to push encoded values onto. Made by the runtime for each call.
+///
+/// ```
+/// use frrhook_codec::{LuaEncode, raw::RawCx, mlua::Lua};
+/// let lua = Lua::new();
+/// let n: i64 = lua.exec_raw_lua(|raw| {
+///     // SAFETY: `raw.state()` is the current stack of `lua` and no memory limit is set.
+///     let cx = unsafe { RawCx::new(&lua, raw.state()) };
+///     42u8.push_raw(&cx).unwrap();
+///     let n = cx.integer_at(-1).unwrap();
+///     cx.pop(1);
+///     n
+/// });
+/// assert_eq!(n, 42);
+/// ```
+pub struct RawCx<'a> {
+    lua: &'a Lua,
+    state: *mut ffi::lua_State,
+}
+
+fn stack_error() -> mlua::Error {
+    mlua::Error::StackError
+}
+
+fn clamp(n: usize) -> c_int {
+    c_int::try_from(n).unwrap_or(c_int::MAX)
+}
+
+impl<'a> RawCx<'a> {
+    /// # Safety
+    /// `state` must be the current stack of `lua` (as `lua.exec_raw_lua(|raw| raw.state())`
+    /// gives it) for as long as the `RawCx` lives, and no memory limit may be set on `lua`
+    /// while values are pushed (allocation failures outside a protected call abort, as
+    /// they do in mlua itself).
+    pub unsafe fn new(lua: &'a Lua, state: *mut ffi::lua_State) -> Self {
+        RawCx { lua, state }
+    }
+
+    /// The Lua state, for fallbacks that build an `mlua::Value`.
+    pub fn lua(&self) -> &'a Lua {
+        self.lua
+    }
+
+    #[inline]
+    fn reserve(&self, n: c_int) -> mlua::Result<()> {
+        // SAFETY: `state` is live (constructor contract); checkstack never raises.
+        if unsafe { ffi::lua_checkstack(self.state, n) } == 0 {
+            Err(stack_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Pushes nil.
+    #[inline]
+    pub fn push_nil(&self) -> mlua::Result<()> {
+        self.reserve(1)?;
+        // SAFETY: one slot reserved.
+        unsafe { ffi::lua_pushnil(self.state) };
+        Ok(())
+    }
+
+    /// Pushes a boolean.
+    #[inline]
+    pub fn push_bool(&self, b: bool) -> mlua::Result<()> {
+        self.reserve(1)?;
+        // SAFETY: one slot reserved.
+        unsafe { ffi::lua_pushboolean(self.state, c_int::from(b)) };
+        Ok(())
+    }
+
+    /// Pushes an integer.
+    #[inline]
+    pub fn push_integer(&self, i: i64) -> mlua::Result<()> {
+        self.reserve(1)?;
+        // SAFETY: one slot reserved.
+        unsafe { ffi::lua_pushinteger(self.state, i) };
+        Ok(())
+    }
+
+    /// Pushes a float.
+    #[inline]
+    pub fn push_number(&self, n: f64) -> mlua::Result<()> {
+        self.reserve(1)?;
+        // SAFETY: one slot reserved.
+        unsafe { ffi::lua_pushnumber(self.state, n) };
+        Ok(())
+    }
+
+    /// Pushes a string (any bytes).
+    #[inline]
+    pub fn push_bytes(&self, s: &[u8]) -> mlua::Result<()> {
+        self.reserve(1)?;
+        // SAFETY: one slot reserved; the pointer and length describe `s`.
+        unsafe { ffi::lua_pushlstring(self.state, s.as_ptr().cast(), s.len()) };
+        Ok(())
+    }
+
+    /// Pushes an `mlua::Value` (the fallback for types without a raw encoding).
+    pub fn push_value(&self, v: &Value) -> mlua::Result<()> {
+        self.reserve(3)?;
+        // SAFETY: `raw.state()` is `self.state` (constructor contract); 3 slots reserved
+        // covers `push_value`'s documented use of up to 2.
+        self.lua.exec_raw_lua(|raw| unsafe { raw.push_value(v) })
+    }
+
+    /// Pushes a new table with room for `narr` sequence items and `nrec` fields, and lets
+    /// `fill` set them. On error nothing stays pushed.
+    #[inline]
+    pub fn push_table(
+        &self,
+        narr: usize,
+        nrec: usize,
+        fill: impl FnOnce(&TableCx<'_, 'a>) -> mlua::Result<()>,
+    ) -> mlua::Result<()> {
+        self.reserve(2)?;
+        // SAFETY: slots reserved; createtable only raises on allocation failure (see `new`).
+        let index = unsafe {
+            ffi::lua_createtable(self.state, clamp(narr), clamp(nrec));
+            ffi::lua_gettop(self.state)
+        };
+        let t = TableCx { cx: self, index };
+        match fill(&t) {
+            Ok(()) => {
+                // Drop anything a misbehaving encoder left above the table.
+                // SAFETY: `index` is a valid absolute index at or below the top.
+                unsafe { ffi::lua_settop(self.state, index) };
+                Ok(())
+            }
+            Err(e) => {
+                // SAFETY: as above; removes the table too.
+                unsafe { ffi::lua_settop(self.state, index - 1) };
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads an integer at stack index `idx` (for tests and checks).
+    pub fn integer_at(&self, idx: c_int) -> Option<i64> {
+        let mut ok = 0;
+        // SAFETY: lua_tointegerx accepts any index; invalid ones read as none.
+        let n = unsafe { ffi::lua_tointegerx(self.state, idx, &mut ok) };
+        (ok != 0).then_some(n)
+    }
+
+    /// Pops `n` values.
+    pub fn pop(&self, n: c_int) {
+        // SAFETY: settop with a negative index pops; callers pop what they pushed.
+        unsafe { ffi::lua_settop(self.state, -n - 1) };
+    }
+}
+
+/// The table being filled by [`RawCx::push_table`].
+pub struct TableCx<'c, 'a> {
+    cx: &'c RawCx<'a>,
+    index: c_int,
+}
+
+impl<'a> TableCx<'_, 'a> {
+    /// The context, to push nested values.
+    pub fn cx(&self) -> &RawCx<'a> {
+        self.cx
+    }
+
+    /// Sets field `key` to `value` (nil when `value` pushes nil, so it stays absent).
+    #[inline]
+    pub fn field<T: LuaEncode + ?Sized>(&self, key: &CStr, value: &T) -> mlua::Result<()> {
+        value.push_raw(self.cx)?;
+        // SAFETY: `index` is the table's absolute index and the value is on top; the
+        // table is fresh (no metatable), so setting a field runs no Lua code.
+        unsafe { ffi::lua_setfield(self.cx.state, self.index, key.as_ptr()) };
+        Ok(())
+    }
+
+    /// Sets field `key` to the value an encoder just pushed on top of the table. An
+    /// error, and nothing changes, if nothing was pushed above the table.
+    #[inline]
+    pub fn set(&self, key: &CStr) -> mlua::Result<()> {
+        // SAFETY: `state` is live; we only set the field when a value sits above the
+        // table, so the table stays at `index`.
+        unsafe {
+            if ffi::lua_gettop(self.cx.state) <= self.index {
+                return Err(stack_error());
+            }
+            ffi::lua_setfield(self.cx.state, self.index, key.as_ptr());
+        }
+        Ok(())
+    }
+
+    /// Sets `t[k] = v` from a key and a value pushed, in that order, above the table. An
+    /// error, and nothing changes, unless exactly those two sit above it.
+    pub fn set_pair(&self) -> mlua::Result<()> {
+        // SAFETY: as in `set`; both slots above the table are checked.
+        unsafe {
+            if ffi::lua_gettop(self.cx.state) != self.index + 2
+                || ffi::lua_type(self.cx.state, -2) == ffi::LUA_TNIL
+            {
+                return Err(stack_error());
+            }
+            ffi::lua_rawset(self.cx.state, self.index);
+        }
+        Ok(())
+    }
+
+    /// Sets field `key` (any bytes) to `value`.
+    pub fn field_bytes<T: LuaEncode + ?Sized>(&self, key: &[u8], value: &T) -> mlua::Result<()> {
+        self.cx.push_bytes(key)?;
+        if let Err(e) = value.push_raw(self.cx) {
+            self.cx.pop(1);
+            return Err(e);
+        }
+        // SAFETY: key and value are the two top slots; the table is fresh.
+        unsafe { ffi::lua_rawset(self.cx.state, self.index) };
+        Ok(())
+    }
+
+    /// Sets sequence item `i` (1-based) to `value`.
+    #[inline]
+    pub fn item<T: LuaEncode + ?Sized>(&self, i: i64, value: &T) -> mlua::Result<()> {
+        value.push_raw(self.cx)?;
+        // SAFETY: the value is on top of the table at `index`.
+        unsafe { ffi::lua_rawseti(self.cx.state, self.index, i) };
+        Ok(())
+    }
+}

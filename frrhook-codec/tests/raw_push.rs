@@ -1,0 +1,183 @@
+//! The raw-stack fast path (`push_raw`) builds exactly what `encode` builds.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use frrhook_codec::LuaEncode;
+use frrhook_codec::frr::InAddr;
+use frrhook_codec::mlua::{Lua, Value};
+use frrhook_codec::raw::RawCx;
+use ipnet::IpNet;
+use proptest::prelude::*;
+
+/// Renders a Lua value deterministically (sorted keys).
+fn render(v: &Value) -> String {
+    match v {
+        Value::Table(t) => {
+            let mut items: Vec<(String, String)> = t
+                .pairs::<Value, Value>()
+                .map(|kv| {
+                    let (k, v) = kv.unwrap();
+                    (render(&k), render(&v))
+                })
+                .collect();
+            items.sort();
+            let inner: Vec<String> = items
+                .into_iter()
+                .map(|(k, v)| format!("[{k}]={v}"))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::String(s) => format!("{:?}", s.to_string_lossy()),
+        Value::Integer(i) => format!("i{i}"),
+        Value::Number(n) => format!("n{n:?}"),
+        Value::Boolean(b) => b.to_string(),
+        Value::Nil => "nil".into(),
+        other => other.type_name().to_string(),
+    }
+}
+
+/// Pushes `value` with `push_raw` and reads it back as an mlua value.
+fn pushed<T: LuaEncode + ?Sized>(lua: &Lua, value: &T) -> Value {
+    lua.exec_raw_lua(|raw| {
+        let before = unsafe { frrhook_codec::mlua::ffi::lua_gettop(raw.state()) };
+        // SAFETY: the current stack of `lua`, no memory limit set.
+        let cx = unsafe { RawCx::new(lua, raw.state()) };
+        value.push_raw(&cx).unwrap();
+        let after = unsafe { frrhook_codec::mlua::ffi::lua_gettop(raw.state()) };
+        assert_eq!(after, before + 1, "push_raw pushes exactly one value");
+        unsafe { raw.pop_value() }
+    })
+}
+
+fn same<T: LuaEncode + ?Sized>(lua: &Lua, value: &T) {
+    assert_eq!(
+        render(&pushed(lua, value)),
+        render(&value.encode(lua).unwrap())
+    );
+}
+
+#[test]
+fn fixed_values() {
+    let lua = Lua::new();
+    same(&lua, &0u8);
+    same(&lua, &u32::MAX);
+    same(&lua, &i64::MIN);
+    same(&lua, &-1.5f64);
+    same(&lua, &f64::NAN.is_nan());
+    same(&lua, &true);
+    same(&lua, "text");
+    same(&lua, &String::from("\u{e9}t\u{e9}"));
+    same(&lua, &Some(3u16));
+    same(&lua, &None::<u16>);
+    same(&lua, &vec!["a".to_string(), "b".to_string()]);
+    same(&lua, &[1u8, 2, 3]);
+    same(&lua, &Vec::<u8>::new());
+    same(&lua, &"10.0.0.0/24".parse::<IpNet>().unwrap());
+    same(&lua, &"2001:db8::1/64".parse::<IpNet>().unwrap());
+    same(&lua, &Ipv4Addr::new(192, 0, 2, 1));
+    same(&lua, &"2001:db8::1".parse::<Ipv6Addr>().unwrap());
+    same(&lua, &IpAddr::from(Ipv4Addr::LOCALHOST));
+    same(&lua, &InAddr(Ipv4Addr::new(10, 1, 2, 3)));
+    let mut m = BTreeMap::new();
+    m.insert("k".to_string(), vec![1u32]);
+    same(&lua, &m);
+    same(&lua, &(1u8, "two".to_string()));
+}
+
+#[derive(frrhook_codec::LuaCodec)]
+#[lua(crate = "frrhook_codec")]
+enum Origin {
+    Igp,
+    Incomplete,
+}
+
+#[derive(frrhook_codec::LuaCodec)]
+#[lua(crate = "frrhook_codec", repr = "integer")]
+enum Code {
+    A = 3,
+}
+
+#[derive(frrhook_codec::LuaCodec)]
+#[lua(crate = "frrhook_codec")]
+struct Asn(u32);
+
+#[derive(frrhook_codec::LuaCodec)]
+#[lua(crate = "frrhook_codec")]
+enum Tagged {
+    Plain,
+    Data { x: u8 },
+}
+
+#[derive(frrhook_codec::LuaCodec)]
+#[lua(crate = "frrhook_codec")]
+struct Route {
+    prefix: IpNet,
+    #[lua(rename = "local-pref")]
+    localpref: u32,
+    med: Option<u32>,
+    communities: Vec<String>,
+    origin: Origin,
+    code: Code,
+    asn: Asn,
+    tagged: Tagged,
+    #[lua(skip)]
+    _hidden: u8,
+    nexthop: InAddr,
+}
+
+#[test]
+fn derived_types() {
+    let lua = Lua::new();
+    for med in [None, Some(5)] {
+        let r = Route {
+            prefix: "10.1.0.0/16".parse().unwrap(),
+            localpref: 100,
+            med,
+            communities: vec!["65000:1".into()],
+            origin: if med.is_some() {
+                Origin::Igp
+            } else {
+                Origin::Incomplete
+            },
+            code: Code::A,
+            asn: Asn(65001),
+            tagged: if med.is_some() {
+                Tagged::Plain
+            } else {
+                Tagged::Data { x: 1 }
+            },
+            _hidden: 7,
+            nexthop: InAddr(Ipv4Addr::new(192, 0, 2, 1)),
+        };
+        same(&lua, &r);
+    }
+}
+
+#[test]
+fn a_failing_encoder_pushes_nothing() {
+    let lua = Lua::new();
+    let v = vec![1u64, u64::MAX];
+    lua.exec_raw_lua(|raw| {
+        let before = unsafe { frrhook_codec::mlua::ffi::lua_gettop(raw.state()) };
+        let cx = unsafe { RawCx::new(&lua, raw.state()) };
+        assert!(v.push_raw(&cx).is_err());
+        assert_eq!(
+            unsafe { frrhook_codec::mlua::ffi::lua_gettop(raw.state()) },
+            before
+        );
+    });
+}
+
+proptest! {
+    #[test]
+    fn prefixes_and_addresses(a in any::<u32>(), len in 0u8..=32, b in any::<u128>(), len6 in 0u8..=128) {
+        let lua = Lua::new();
+        let v4 = IpNet::new(IpAddr::from(Ipv4Addr::from(a)), len).unwrap();
+        let v6 = IpNet::new(IpAddr::from(Ipv6Addr::from(b)), len6).unwrap();
+        same(&lua, &v4);
+        same(&lua, &v6);
+        same(&lua, &InAddr(Ipv4Addr::from(a)));
+        same(&lua, &vec![v4, v6]);
+    }
+}

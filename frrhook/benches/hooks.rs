@@ -1,0 +1,714 @@
+//! frrhook against its baselines, each group measured in one run:
+//!
+//! | group | ids | what |
+//! |---|---|---|
+//! | `disabled` | `native`, `frrhook` | the native route-map alone, and behind a hook point with nothing attached |
+//! | `scalar` | `mlua_by_hand`, `frrhook` | three integers in, one out (`{r = a + b + c}`) |
+//! | `route_match` | `native`, `mlua_by_hand`, `frrhook`, `frrhook_limits` | the demo's route-map on a real route |
+//! | `threads` | `1`, `2` | a batch of real routes through `bgp.route_match` on 1 and 2 threads |
+//! | `context` | `mlua_bare_return`, `empty_call` | plain mlua calls, for scale only |
+//!
+//! Run: `cargo bench -p frrhook --bench hooks`. Results: `target/criterion/<group>/<id>/`.
+//! See `docs/PERFORMANCE.md`.
+//!
+//! The one-thread groups are timed with the benchmarking thread's CPU clock
+//! (`CLOCK_THREAD_CPUTIME_ID`), not the wall clock: on a shared 2-core machine the wall
+//! clock also counts the time other processes hold the core, which made the same
+//! measurement vary by ±25 % from one run to the next. Nothing on the call path runs on
+//! another thread, so the CPU time of the calling thread is the cost of the call.
+//! `threads/*` is about wall-clock speed-up and uses the wall clock.
+
+#![allow(dead_code)]
+
+#[path = "../examples/bgp_policy/hooks.rs"]
+mod hooks;
+#[path = "../examples/bgp_policy/mrt.rs"]
+mod mrt;
+#[path = "../examples/bgp_policy/native.rs"]
+mod native;
+#[path = "../examples/bgp_policy/route.rs"]
+mod route;
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{
+    BatchSize, BenchmarkGroup, Criterion, SamplingMode, criterion_group, criterion_main,
+};
+use frrhook::mlua::{self, Function, Lua, Table};
+use frrhook::{Limits, Runtime, hook_point};
+use ipnet::IpNet;
+
+use route::{Attributes, Origin, Peer, Route, RouteMapAction};
+
+const SCRIPT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scripts");
+const SAMPLE_RIB: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/examples/data/rib.20140523.0600_firstMB.bz2"
+);
+/// Routes per `threads/*` iteration.
+const BATCH: usize = 2_000;
+/// Routes per `disabled/*` iteration.
+const DISABLED_BATCH: usize = 256;
+
+/// `bgp.route_match`'s twin, never attached: the disabled path.
+#[hook_point(
+    name = "bench.disabled_route_match",
+    results(action: Option<RouteMapAction>),
+    consts(RM_FAILURE = 0, RM_NOMATCH = 1, RM_MATCH = 2, RM_MATCH_AND_CHANGE = 3)
+)]
+fn disabled_route_match(prefix: &IpNet, attributes: &mut Attributes, peer: &Peer);
+
+/// Three integers in, one out.
+#[hook_point(name = "bench.scalar", results(r: i64 = 0))]
+fn scalar(a: i64, b: i64, c: i64);
+
+const SCALAR_SCRIPT: &str = "function add3(a, b, c) return { r = a + b + c } end";
+
+struct Fixture {
+    routes: Vec<Route>,
+    peers: Vec<Peer>,
+    /// The benchmarked route: a real one with communities, which the route-map changes.
+    route: usize,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        let rib = mrt::read_rib(Path::new(SAMPLE_RIB), &mut |_| {}).expect("the sample reads");
+        // The first route that carries several communities, one of them preferred, and
+        // a MED: the route-map raises its local preference (MATCH_AND_CHANGE, write-back).
+        let route = rib
+            .routes
+            .iter()
+            .position(|r| {
+                r.attributes.community.len() >= 3
+                    && r.attributes.metric != 0
+                    && r.attributes.community.iter().any(|c| c == "3356:123")
+            })
+            .expect("a route with communities");
+        let r = &rib.routes[route];
+        eprintln!(
+            "route_match route: #{route} {} aspath \"{}\" med {} communities {:?} from AS{}",
+            r.prefix,
+            r.attributes.aspath,
+            r.attributes.metric,
+            r.attributes.community,
+            rib.peers[r.peer as usize].remote_as
+        );
+        Fixture {
+            routes: rib.routes,
+            peers: rib.peers,
+            route,
+        }
+    })
+}
+
+fn runtime(limits: Limits) -> Runtime {
+    let rt = Runtime::builder()
+        .script_dir(SCRIPT_DIR)
+        .limits(limits)
+        .build();
+    rt.attach_hook(hooks::RouteMatchArgs::hook(), "route_map", "route_match")
+        .expect("route_map.lua attaches");
+    rt
+}
+
+fn with_limits() -> Limits {
+    Limits::none().instructions(1_000_000).memory(64 << 20)
+}
+
+// ---------------------------------------------------------------------------------------
+// route_match written by hand with plain mlua, the way FRR's bgp_routemap.c and
+// bgp_script.c do it: fresh tables per call, the result table read back by key and the
+// attributes decoded into the route when the script returned them.
+// ---------------------------------------------------------------------------------------
+
+struct ByHand {
+    lua: Lua,
+    route_match: Function,
+}
+
+impl ByHand {
+    fn new() -> Self {
+        let lua = Lua::new();
+        let source = std::fs::read_to_string(Path::new(SCRIPT_DIR).join("route_map.lua"))
+            .expect("route_map.lua");
+        lua.load(source)
+            .set_name("route_map")
+            .exec()
+            .expect("loads");
+        let route_match = lua.globals().get("route_match").expect("route_match");
+        ByHand { lua, route_match }
+    }
+
+    fn call(
+        &self,
+        prefix: &IpNet,
+        attributes: &mut Attributes,
+        peer: &Peer,
+    ) -> mlua::Result<Option<i64>> {
+        let lua = &self.lua;
+        let result: Table = self.route_match.call((
+            push_prefix(lua, prefix)?,
+            push_attributes(lua, attributes)?,
+            push_peer(lua, peer)?,
+            0,
+            1,
+            2,
+            3,
+        ))?;
+        let action: Option<i64> = result.get("action")?;
+        if let Some(t) = result.get::<Option<Table>>("attributes")? {
+            *attributes = decode_attributes(&t)?;
+        }
+        Ok(action)
+    }
+}
+
+fn push_prefix(lua: &Lua, p: &IpNet) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.set("network", p.to_string())?;
+    t.set("length", p.prefix_len())?;
+    t.set("family", if matches!(p, IpNet::V4(_)) { 2 } else { 10 })?;
+    Ok(t)
+}
+
+fn push_strings(lua: &Lua, v: &[String]) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    for (i, s) in v.iter().enumerate() {
+        t.set(i + 1, s.as_str())?;
+    }
+    Ok(t)
+}
+
+fn push_attributes(lua: &Lua, a: &Attributes) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    let origin = match a.origin {
+        Origin::Igp => "igp",
+        Origin::Egp => "egp",
+        Origin::Incomplete => "incomplete",
+    };
+    t.set("origin", origin)?;
+    t.set("aspath", a.aspath.as_str())?;
+    t.set("nexthop", a.nexthop.map(|n| n.to_string()))?;
+    t.set("metric", a.metric)?;
+    t.set("localpref", a.localpref)?;
+    t.set("ifindex", a.ifindex)?;
+    t.set("weight", a.weight)?;
+    t.set("atomic_aggregate", a.atomic_aggregate)?;
+    t.set("community", push_strings(lua, &a.community)?)?;
+    t.set("large_community", push_strings(lua, &a.large_community)?)?;
+    t.set("extcommunity", push_strings(lua, &a.extcommunity)?)?;
+    Ok(t)
+}
+
+fn decode_attributes(t: &Table) -> mlua::Result<Attributes> {
+    let origin = match t.get::<String>("origin")?.as_str() {
+        "igp" => Origin::Igp,
+        "egp" => Origin::Egp,
+        "incomplete" => Origin::Incomplete,
+        other => return Err(mlua::Error::runtime(format!("bad origin {other}"))),
+    };
+    let nexthop = match t.get::<Option<String>>("nexthop")? {
+        Some(s) => Some(s.parse().map_err(mlua::Error::external)?),
+        None => None,
+    };
+    Ok(Attributes {
+        origin,
+        aspath: t.get("aspath")?,
+        nexthop,
+        metric: t.get("metric")?,
+        localpref: t.get("localpref")?,
+        ifindex: t.get("ifindex")?,
+        weight: t.get("weight")?,
+        atomic_aggregate: t.get("atomic_aggregate")?,
+        community: t.get("community")?,
+        large_community: t.get("large_community")?,
+        extcommunity: t.get("extcommunity")?,
+    })
+}
+
+fn push_in_addr(lua: &Lua, a: std::net::Ipv4Addr) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.set("value", u32::from(a))?;
+    t.set("string", a.to_string())?;
+    Ok(t)
+}
+
+fn push_string_table(lua: &Lua, s: &str) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.set("string", s)?;
+    Ok(t)
+}
+
+fn push_peer(lua: &Lua, p: &Peer) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.set("remote_as", p.remote_as)?;
+    t.set("local_as", p.local_as)?;
+    t.set("remote_id", push_in_addr(lua, p.remote_id.0)?)?;
+    t.set("local_id", push_in_addr(lua, p.local_id.0)?)?;
+    t.set("state", p.state.as_str())?;
+    t.set("description", p.description.as_str())?;
+    t.set("uptime", p.uptime)?;
+    t.set("last_readtime", p.last_readtime)?;
+    t.set("last_resettime", p.last_resettime)?;
+    t.set(
+        "local_address",
+        push_string_table(lua, &p.local_address.string)?,
+    )?;
+    t.set(
+        "remote_address",
+        push_string_table(lua, &p.remote_address.string)?,
+    )?;
+    t.set("capabilities", p.capabilities)?;
+    t.set("flags", p.flags)?;
+    let s = lua.create_table()?;
+    let st = &p.stats;
+    s.set("open_in", st.open_in)?;
+    s.set("open_out", st.open_out)?;
+    s.set("update_in", st.update_in)?;
+    s.set("update_out", st.update_out)?;
+    s.set("update_time", st.update_time)?;
+    s.set("keepalive_in", st.keepalive_in)?;
+    s.set("keepalive_out", st.keepalive_out)?;
+    s.set("notify_in", st.notify_in)?;
+    s.set("notify_out", st.notify_out)?;
+    s.set("refresh_in", st.refresh_in)?;
+    s.set("refresh_out", st.refresh_out)?;
+    s.set("dynamic_cap_in", st.dynamic_cap_in)?;
+    s.set("dynamic_cap_out", st.dynamic_cap_out)?;
+    s.set("times_established", st.times_established)?;
+    s.set("times_dropped", st.times_dropped)?;
+    t.set("stats", s)?;
+    Ok(t)
+}
+
+// ---------------------------------------------------------------------------------------
+// Benchmarks.
+// ---------------------------------------------------------------------------------------
+
+/// The calling thread's CPU time.
+struct ThreadCpu;
+
+#[cfg(target_os = "linux")]
+fn thread_cpu_ns() -> u64 {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    unsafe extern "C" {
+        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer with the layout of Linux's `struct timespec`
+    // on 64-bit targets.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Elsewhere: the wall clock.
+#[cfg(not(target_os = "linux"))]
+fn thread_cpu_ns() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+static WALL: WallTime = WallTime;
+
+impl Measurement for ThreadCpu {
+    type Intermediate = u64;
+    type Value = Duration;
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, start: u64) -> Duration {
+        Duration::from_nanos(thread_cpu_ns().saturating_sub(start))
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, v: &Duration) -> f64 {
+        v.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WALL.formatter()
+    }
+}
+
+fn group_config<'c, M: Measurement>(c: &'c mut Criterion<M>, name: &str) -> BenchmarkGroup<'c, M> {
+    let mut g = c.benchmark_group(name);
+    g.measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1))
+        .sample_size(30);
+    g
+}
+
+/// Routes the route-map accepts unchanged (`RM_MATCH`), evenly spread over the sample:
+/// the disabled-path batch, which can run again and again without a fresh copy.
+fn unchanged_routes(n: usize) -> Vec<Route> {
+    let f = fixture();
+    let step = f.routes.len() / (n * 2);
+    f.routes
+        .iter()
+        .step_by(step)
+        .filter(|r| {
+            native::route_match(&r.prefix, &mut r.attributes.clone()) == RouteMapAction::Match
+        })
+        .take(n)
+        .cloned()
+        .collect()
+}
+
+/// CPU nanoseconds of `f`, divided by `per` (the calls it makes).
+fn cpu_ns(per: usize, f: impl FnOnce()) -> f64 {
+    let t = thread_cpu_ns();
+    f();
+    (thread_cpu_ns() - t) as f64 / per as f64
+}
+
+/// Runs `a` and `b` in alternation (`rounds` rounds, the order swapped every round);
+/// each returns the time of one call it measured with [`cpu_ns`]. Prints the medians
+/// and their ratio: a cross-check of a criterion group that does not depend on how busy
+/// the machine was while each id was measured.
+fn interleaved(label: &str, rounds: usize, mut a: impl FnMut() -> f64, mut b: impl FnMut() -> f64) {
+    let (mut ta, mut tb) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for i in 0..rounds {
+        if i % 2 == 0 {
+            ta.push(a());
+            tb.push(b());
+        } else {
+            tb.push(b());
+            ta.push(a());
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (ma, mb) = (median(&mut ta), median(&mut tb));
+    eprintln!(
+        "interleaved {label}: {ma:.1} vs {mb:.1} ns per call (CPU time, median of {rounds} rounds), ratio {:.3}",
+        mb / ma
+    );
+}
+
+/// The disabled path: the native route-map on a batch of real routes, alone and behind a
+/// hook point with nothing attached (the gate, then the native code since no script
+/// answered). One iteration is the whole batch.
+fn bench_disabled(c: &mut Criterion<ThreadCpu>) {
+    let f = fixture();
+    let peer = &f.peers[0];
+    let rt = Runtime::builder().limits(Limits::none()).build();
+    assert!(!DisabledRouteMatchArgs::hook().is_attached());
+    let mut batch = unchanged_routes(DISABLED_BATCH);
+    assert_eq!(batch.len(), DISABLED_BATCH);
+
+    fn native_pass(batch: &mut [Route]) {
+        for r in batch {
+            black_box(native::route_match(black_box(&r.prefix), &mut r.attributes));
+        }
+    }
+    fn hooked_pass(rt: &Runtime, peer: &Peer, batch: &mut [Route]) {
+        for r in batch {
+            let prefix = black_box(&r.prefix);
+            let answered = disabled_route_match(rt, prefix, &mut r.attributes, peer)
+                .unwrap()
+                .action;
+            black_box(answered.unwrap_or_else(|| native::route_match(prefix, &mut r.attributes)));
+        }
+    }
+
+    let mut other = batch.clone();
+    interleaved(
+        "disabled native vs frrhook",
+        4000,
+        || cpu_ns(DISABLED_BATCH, || native_pass(&mut batch)),
+        || cpu_ns(DISABLED_BATCH, || hooked_pass(&rt, peer, &mut other)),
+    );
+
+    let mut g = group_config(c, "disabled");
+    g.bench_function("native", |b| b.iter(|| native_pass(&mut batch)));
+    g.bench_function("frrhook", |b| b.iter(|| hooked_pass(&rt, peer, &mut batch)));
+    g.finish();
+}
+
+fn bench_scalar(c: &mut Criterion<ThreadCpu>) {
+    let rt = Runtime::builder().limits(Limits::none()).build();
+    rt.add_script("scalar", SCALAR_SCRIPT).unwrap();
+    rt.attach_hook(ScalarArgs::hook(), "scalar", "add3")
+        .unwrap();
+    assert_eq!(scalar(&rt, 1, 2, 3).unwrap().r, 6);
+
+    let lua = Lua::new();
+    lua.load(SCALAR_SCRIPT).exec().unwrap();
+    let add3: Function = lua.globals().get("add3").unwrap();
+    let by_hand = |a: i64, b: i64, c: i64| -> mlua::Result<i64> {
+        let t: Table = add3.call((a, b, c))?;
+        t.get("r")
+    };
+    assert_eq!(by_hand(1, 2, 3).unwrap(), 6);
+
+    interleaved(
+        "scalar mlua_by_hand vs frrhook",
+        2000,
+        || {
+            cpu_ns(100, || {
+                for i in 0..100 {
+                    black_box(by_hand(black_box(i), 2, 3).unwrap());
+                }
+            })
+        },
+        || {
+            cpu_ns(100, || {
+                for i in 0..100 {
+                    black_box(scalar(&rt, black_box(i), 2, 3).unwrap().r);
+                }
+            })
+        },
+    );
+
+    let mut g = group_config(c, "scalar");
+    g.bench_function("mlua_by_hand", |b| {
+        b.iter(|| black_box(by_hand(black_box(1), black_box(2), black_box(3)).unwrap()))
+    });
+    g.bench_function("frrhook", |b| {
+        b.iter(|| {
+            black_box(
+                scalar(&rt, black_box(1), black_box(2), black_box(3))
+                    .unwrap()
+                    .r,
+            )
+        })
+    });
+    g.finish();
+}
+
+fn bench_route_match(c: &mut Criterion<ThreadCpu>) {
+    let f = fixture();
+    let r = &f.routes[f.route];
+    let peer = &f.peers[r.peer as usize];
+    let by_hand = ByHand::new();
+    let rt = runtime(Limits::none());
+    let rt_limits = runtime(with_limits());
+
+    // The four variants agree on this route before they are timed.
+    let mut expected = r.attributes.clone();
+    let native_action = native::route_match(&r.prefix, &mut expected);
+    assert_eq!(native_action, RouteMapAction::MatchAndChange);
+    let mut a = r.attributes.clone();
+    assert_eq!(by_hand.call(&r.prefix, &mut a, peer).unwrap(), Some(3));
+    assert_eq!(a, expected);
+    for rt in [&rt, &rt_limits] {
+        let mut a = r.attributes.clone();
+        let action = hooks::route_match(rt, &r.prefix, &mut a, peer)
+            .unwrap()
+            .action;
+        assert_eq!(action, Some(native_action));
+        assert_eq!(a, expected);
+    }
+
+    // Cross-checks: each round makes 10 calls, on copies made before its clock starts.
+    let hooked = |rt: &Runtime| {
+        let mut attrs = vec![r.attributes.clone(); 10];
+        cpu_ns(10, || {
+            for a in &mut attrs {
+                black_box(hooks::route_match(rt, &r.prefix, a, peer).unwrap().action);
+            }
+        })
+    };
+    let by_hand_calls = || {
+        let mut attrs = vec![r.attributes.clone(); 10];
+        cpu_ns(10, || {
+            for a in &mut attrs {
+                black_box(by_hand.call(&r.prefix, a, peer).unwrap());
+            }
+        })
+    };
+    interleaved(
+        "route_match mlua_by_hand vs frrhook",
+        600,
+        by_hand_calls,
+        || hooked(&rt),
+    );
+    interleaved(
+        "route_match frrhook vs frrhook_limits",
+        600,
+        || hooked(&rt),
+        || hooked(&rt_limits),
+    );
+
+    let mut g = group_config(c, "route_match");
+    g.bench_function("native", |b| {
+        b.iter_batched_ref(
+            || r.attributes.clone(),
+            |a| black_box(native::route_match(black_box(&r.prefix), a)),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("mlua_by_hand", |b| {
+        b.iter_batched_ref(
+            || r.attributes.clone(),
+            |a| black_box(by_hand.call(black_box(&r.prefix), a, peer).unwrap()),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("frrhook", |b| {
+        b.iter_batched_ref(
+            || r.attributes.clone(),
+            |a| {
+                black_box(
+                    hooks::route_match(&rt, black_box(&r.prefix), a, peer)
+                        .unwrap()
+                        .action,
+                )
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("frrhook_limits", |b| {
+        b.iter_batched_ref(
+            || r.attributes.clone(),
+            |a| {
+                black_box(
+                    hooks::route_match(&rt_limits, black_box(&r.prefix), a, peer)
+                        .unwrap()
+                        .action,
+                )
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+/// Worker threads that each keep their Lua state between batches: a batch is split
+/// into one contiguous slice per worker, and `run` returns when all are done.
+struct Pool {
+    start: Arc<Barrier>,
+    done: Arc<Barrier>,
+    stop: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Pool {
+    fn new(threads: usize, rt: &Runtime, batch: Arc<Vec<Route>>, peers: Arc<Vec<Peer>>) -> Pool {
+        let start = Arc::new(Barrier::new(threads + 1));
+        let done = Arc::new(Barrier::new(threads + 1));
+        let stop = Arc::new(AtomicBool::new(false));
+        let chunk = batch.len().div_ceil(threads);
+        let workers = (0..threads)
+            .map(|i| {
+                let (rt, batch, peers) = (rt.clone(), batch.clone(), peers.clone());
+                let (start, done, stop) = (start.clone(), done.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mine =
+                        &batch[(i * chunk).min(batch.len())..((i + 1) * chunk).min(batch.len())];
+                    loop {
+                        start.wait();
+                        if stop.load(Ordering::Acquire) {
+                            return;
+                        }
+                        for r in mine {
+                            let mut a = r.attributes.clone();
+                            let peer = &peers[r.peer as usize];
+                            let res = hooks::route_match(&rt, &r.prefix, &mut a, peer).unwrap();
+                            black_box((res.action, a));
+                        }
+                        done.wait();
+                    }
+                })
+            })
+            .collect();
+        let pool = Pool {
+            start,
+            done,
+            stop,
+            workers,
+        };
+        pool.run(); // every worker builds its Lua state before timing starts
+        pool
+    }
+
+    fn run(&self) {
+        self.start.wait();
+        self.done.wait();
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        self.start.wait();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+fn bench_threads(c: &mut Criterion) {
+    let f = fixture();
+    // An even sample of the table, so both halves of the batch cost the same.
+    let step = f.routes.len() / BATCH;
+    let batch: Arc<Vec<Route>> =
+        Arc::new(f.routes.iter().step_by(step).take(BATCH).cloned().collect());
+    let peers = Arc::new(f.peers.clone());
+    let rt = runtime(Limits::none());
+    let mut g = group_config(c, "threads");
+    g.sampling_mode(SamplingMode::Flat);
+    for threads in [1usize, 2] {
+        let pool = Pool::new(threads, &rt, batch.clone(), peers.clone());
+        g.bench_function(threads.to_string(), |b| {
+            b.iter_custom(|iters| {
+                let t = Instant::now();
+                for _ in 0..iters {
+                    pool.run();
+                }
+                t.elapsed()
+            })
+        });
+    }
+    g.finish();
+}
+
+fn bench_context(c: &mut Criterion<ThreadCpu>) {
+    let lua = Lua::new();
+    lua.load("function add3(a, b, c) return a + b + c end function empty() end")
+        .exec()
+        .unwrap();
+    let add3: Function = lua.globals().get("add3").unwrap();
+    let empty: Function = lua.globals().get("empty").unwrap();
+    let mut g = group_config(c, "context");
+    g.bench_function("mlua_bare_return", |b| {
+        b.iter(|| {
+            black_box(
+                add3.call::<i64>((black_box(1), black_box(2), black_box(3)))
+                    .unwrap(),
+            )
+        })
+    });
+    g.bench_function("empty_call", |b| b.iter(|| empty.call::<()>(()).unwrap()));
+    g.finish();
+}
+
+criterion_group! {
+    name = one_thread;
+    config = Criterion::default().with_measurement(ThreadCpu);
+    targets = bench_disabled, bench_scalar, bench_route_match, bench_context
+}
+criterion_group!(threads, bench_threads);
+criterion_main!(one_thread, threads);

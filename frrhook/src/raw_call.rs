@@ -1,0 +1,174 @@
+//! One script call on the raw Lua stack: the function from a registry reference, the
+//! arguments pushed by their `push_raw` encoders, `lua_pcall` with our message handler,
+//! and exactly one table back. No `mlua::Value` is built for the arguments and no
+//! `MultiValue` is allocated.
+
+use std::ffi::c_int;
+
+use mlua::{Function, Lua, Table, Value, ffi};
+
+use crate::codec::raw::RawCx;
+use crate::{ErrorKind, HookError};
+
+/// A Lua function kept in the registry of its state, pushed by index.
+pub(crate) struct RegistryFn {
+    index: c_int,
+}
+
+impl RegistryFn {
+    /// Stores `f` in the registry of `lua` (the state `f` belongs to).
+    pub(crate) fn new(lua: &Lua, f: &Function) -> Result<Self, HookError> {
+        let v = Value::Function(f.clone());
+        lua.exec_raw_lua(|raw| {
+            let state = raw.state();
+            // SAFETY: `state` is `lua`'s current stack; we reserve the slot we use and
+            // `luaL_ref` pops it again.
+            unsafe {
+                if ffi::lua_checkstack(state, 3) == 0 {
+                    return Err(HookError::new(ErrorKind::Runtime, "Lua stack exhausted"));
+                }
+                raw.push_value(&v).map_err(|e| HookError::new(ErrorKind::Runtime, e.to_string()))?;
+                Ok(RegistryFn { index: ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX) })
+            }
+        })
+    }
+}
+
+/// Turns the error object into "message\nstack traceback:\n...", as mlua does, so
+/// `lua_error::convert` finds the line and the traceback.
+unsafe extern "C-unwind" fn message_handler(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua with the error object at index 1.
+    unsafe {
+        if ffi::lua_checkstack(state, 2) == 0 {
+            return 1;
+        }
+        let msg = match ffi::lua_type(state, 1) {
+            ffi::LUA_TSTRING | ffi::LUA_TNUMBER => ffi::lua_tolstring(state, 1, std::ptr::null_mut()),
+            ffi::LUA_TNIL => c"nil".as_ptr(),
+            // Tables and userdata: their __tostring (mlua's errors have one), else the
+            // type and address, as luaL_tolstring does.
+            _ => ffi::luaL_tolstring(state, 1, std::ptr::null_mut()),
+        };
+        ffi::luaL_traceback(state, state, msg, 1);
+        1
+    }
+}
+
+/// What a raw call needs from the generated argument glue.
+pub(crate) trait PushArgs {
+    /// Pushes every argument; returns how many.
+    fn push_args(&self, cx: &RawCx<'_>) -> Result<c_int, crate::__private::ArgEncodeError>;
+}
+
+/// Calls `f` with `args` under `arm` (which arms the limits after the arguments are
+/// pushed and returns the guard's verdict after the call). Returns the one returned
+/// table, or the error converted for `script`.
+pub(crate) fn call<P: PushArgs + ?Sized>(
+    lua: &Lua,
+    f: &RegistryFn,
+    args: &P,
+    script: &str,
+    limits: &crate::limits::Limits,
+) -> Result<Table, HookError> {
+    lua.exec_raw_lua(|raw| {
+        let state = raw.state();
+        // SAFETY: everything below works on `state`, `lua`'s current stack, restores
+        // its top before returning, and reserves the slots it pushes.
+        unsafe {
+            let top = ffi::lua_gettop(state);
+            if ffi::lua_checkstack(state, 4) == 0 {
+                return Err(HookError::new(ErrorKind::Runtime, "Lua stack exhausted"));
+            }
+            ffi::lua_pushcfunction(state, message_handler);
+            ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.index));
+            let cx = RawCx::new(lua, state);
+            let nargs = match args.push_args(&cx) {
+                Ok(n) => n,
+                Err(e) => {
+                    ffi::lua_settop(state, top);
+                    return Err(HookError::new(ErrorKind::Encode, format!("argument `{}`: {}", e.arg, e.error)));
+                }
+            };
+            if ffi::lua_gettop(state) != top + 2 + nargs {
+                ffi::lua_settop(state, top);
+                return Err(HookError::new(ErrorKind::Encode, "an argument encoder pushed the wrong number of values"));
+            }
+            let armed = crate::limits::arm(lua, limits);
+            let status = ffi::lua_pcall(state, nargs, ffi::LUA_MULTRET, top + 1);
+            let tripped = armed.finish();
+            if status != ffi::LUA_OK {
+                let text = to_text(state, -1);
+                ffi::lua_settop(state, top);
+                let err = if status == ffi::LUA_ERRMEM {
+                    mlua::Error::MemoryError(text)
+                } else {
+                    mlua::Error::RuntimeError(text)
+                };
+                let e = crate::lua_error::convert(&err, script, tripped);
+                if e.kind() == ErrorKind::Memory {
+                    crate::limits::recover_memory(lua, limits);
+                }
+                return Err(e);
+            }
+            let nresults = ffi::lua_gettop(state) - top - 1;
+            let result = if nresults == 1 && ffi::lua_type(state, -1) == ffi::LUA_TTABLE {
+                match raw.pop_value() {
+                    Value::Table(t) => Ok(t),
+                    _ => Err(HookError::new(ErrorKind::NotATable, "the function did not return a table")),
+                }
+            } else {
+                let message = match nresults {
+                    0 => "the function returned nothing; return a table (`return {}` for no results)".to_string(),
+                    1 => format!(
+                        "the function returned {}, not a table; return a table such as `return {{ action = ... }}`",
+                        describe_top(state)
+                    ),
+                    n => format!("the function returned {n} values; return exactly one table"),
+                };
+                Err(HookError::new(ErrorKind::NotATable, message))
+            };
+            ffi::lua_settop(state, top);
+            result
+        }
+    })
+}
+
+/// The value at `idx` as text (lossy), without calling metamethods.
+unsafe fn to_text(state: *mut ffi::lua_State, idx: c_int) -> String {
+    // SAFETY: callers pass a valid index of `state`.
+    unsafe {
+        if ffi::lua_type(state, idx) == ffi::LUA_TSTRING {
+            let mut len = 0usize;
+            let p = ffi::lua_tolstring(state, idx, &mut len);
+            let bytes = std::slice::from_raw_parts(p.cast::<u8>(), len);
+            String::from_utf8_lossy(bytes).into_owned()
+        } else {
+            "(error object is not a string)".to_string()
+        }
+    }
+}
+
+/// "integer (3)", "nil", "function" for the value on top, as `value::describe` does.
+unsafe fn describe_top(state: *mut ffi::lua_State) -> String {
+    // SAFETY: the top slot exists (one result).
+    unsafe {
+        match ffi::lua_type(state, -1) {
+            ffi::LUA_TNIL => "nil".to_string(),
+            ffi::LUA_TBOOLEAN => format!("boolean ({})", ffi::lua_toboolean(state, -1) != 0),
+            ffi::LUA_TNUMBER => {
+                let mut ok = 0;
+                let i = ffi::lua_tointegerx(state, -1, &mut ok);
+                if ok != 0 {
+                    format!("integer ({i})")
+                } else {
+                    format!("number ({})", crate::codec::value::format_number(ffi::lua_tonumber(state, -1)))
+                }
+            }
+            ffi::LUA_TSTRING => format!("string ({:?})", to_text(state, -1)),
+            t => {
+                let name = std::ffi::CStr::from_ptr(ffi::lua_typename(state, t));
+                name.to_string_lossy().into_owned()
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+use frrhook::codec::LuaCodec;
+
+#[derive(LuaCodec)]
+pub enum Never {}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use frrhook::codec::LuaCodec;
+
+#[derive(LuaCodec)]
+#[lua(skip)]
+pub struct Route {
+    pub prefix: String,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use frrhook::codec::LuaCodec;
+
+#[derive(LuaCodec)]
+pub struct Community(u16, u16);
+
+fn main() {}

@@ -1,0 +1,6 @@
+use frrhook::codec::LuaCodec;
+
+#[derive(LuaCodec)]
+pub struct Marker;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use frrhook::hook_point;
+
+#[hook_point]
+fn route_match(prefix: &str, metric: u32, prefix: String);
+
+fn main() {}

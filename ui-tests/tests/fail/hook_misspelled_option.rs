@@ -1,0 +1,6 @@
+use frrhook::hook_point;
+
+#[hook_point(name = "bgp.route_match", reslts(action: Option<u8>))]
+fn route_match(prefix: &str);
+
+fn main() {}

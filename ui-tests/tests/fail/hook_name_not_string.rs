@@ -1,0 +1,6 @@
+use frrhook::hook_point;
+
+#[hook_point(name = bgp.route_match)]
+fn route_match(prefix: &str);
+
+fn main() {}

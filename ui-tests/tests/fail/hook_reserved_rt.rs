@@ -1,0 +1,6 @@
+use frrhook::hook_point;
+
+#[hook_point]
+fn route_match(rt: &str);
+
+fn main() {}

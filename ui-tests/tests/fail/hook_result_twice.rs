@@ -1,0 +1,6 @@
+use frrhook::hook_point;
+
+#[hook_point(results(action: Option<u8>, action: Option<String>))]
+fn route_match(prefix: &str);
+
+fn main() {}

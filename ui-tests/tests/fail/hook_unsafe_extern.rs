@@ -1,0 +1,6 @@
+use frrhook::hook_point;
+
+#[hook_point]
+unsafe extern "C" fn route_match(prefix: u32);
+
+fn main() {}
