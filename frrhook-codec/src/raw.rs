@@ -237,3 +237,40 @@ impl<'a> TableCx<'_, 'a> {
         Ok(())
     }
 }
+
+/// Reads `table[key]` without metamethods, as `Table::raw_get` does but with one stack
+/// push of the table and no intermediate conversions: what decoders and the hook call
+/// use to read returned tables.
+///
+/// ```
+/// use frrhook_codec::{raw::get_field, mlua::{Lua, Table, Value}};
+/// let lua = Lua::new();
+/// let t: Table = lua.load("return { a = 1 }").eval().unwrap();
+/// assert!(matches!(get_field(&t, b"a").unwrap(), Value::Integer(1)));
+/// assert!(get_field(&t, b"b").unwrap().is_nil());
+/// ```
+pub fn get_field(table: &mlua::Table, key: &[u8]) -> mlua::Result<Value> {
+    let Some(lua) = table.weak_lua().try_upgrade() else {
+        return Err(mlua::Error::CallbackDestructed);
+    };
+    lua.exec_raw_lua(|raw| {
+        let state = raw.state();
+        // SAFETY: `state` is the current stack of the table's Lua; three slots are
+        // reserved; everything pushed is popped before returning; `lua_rawget` invokes
+        // no metamethods and does not raise for a table and a string key.
+        unsafe {
+            if ffi::lua_checkstack(state, 3) == 0 {
+                return Err(stack_error());
+            }
+            raw.push(table)?;
+            ffi::lua_pushlstring(state, key.as_ptr().cast(), key.len());
+            if ffi::lua_rawget(state, -2) == ffi::LUA_TNIL {
+                ffi::lua_settop(state, -3);
+                return Ok(Value::Nil);
+            }
+            let v = raw.pop_value();
+            ffi::lua_settop(state, -2);
+            Ok(v)
+        }
+    })
+}

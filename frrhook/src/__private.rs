@@ -4,8 +4,9 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use mlua::{Lua, Table, Value};
+use mlua::{Table, Value};
 
+use crate::codec::raw::RawCx;
 use crate::codec::{DecodeError, LuaDecode, LuaEncode, LuaType, TypeRegistry};
 pub use crate::descriptor::HookRegistration;
 pub use crate::dyn_call::{
@@ -37,8 +38,9 @@ pub trait HookArgs {
     /// The hook's descriptor.
     fn descriptor() -> &'static HookDescriptor;
 
-    /// Pushes every argument in order, constants last, onto `out`.
-    fn encode(&self, lua: &Lua, out: &mut Vec<Value>) -> Result<(), ArgEncodeError>;
+    /// Pushes every argument in order, constants last, onto the stack of `cx`; returns
+    /// how many.
+    fn push_args(&self, cx: &RawCx<'_>) -> Result<i32, ArgEncodeError>;
 
     /// Writes back every `&mut` argument named in `returned`: all prepared first, then
     /// all applied, so an error leaves every argument as it was. Returns the undo.
@@ -54,21 +56,23 @@ pub trait HookArgs {
     fn default_results() -> Self::Results;
 }
 
-/// Encodes one argument; generated code calls it for each parameter.
+/// Pushes one argument; generated code calls it for each parameter.
 #[inline]
-pub fn encode_arg<T: LuaEncode + ?Sized>(
-    lua: &Lua,
+pub fn push_arg<T: LuaEncode + ?Sized>(
+    cx: &RawCx<'_>,
     name: &'static str,
     value: &T,
-    out: &mut Vec<Value>,
 ) -> Result<(), ArgEncodeError> {
-    match value.encode(lua) {
-        Ok(v) => {
-            out.push(v);
-            Ok(())
-        }
-        Err(error) => Err(ArgEncodeError { arg: name, error }),
-    }
+    value
+        .push_raw(cx)
+        .map_err(|error| ArgEncodeError { arg: name, error })
+}
+
+/// Pushes one integer constant (FRR's `RM_*`).
+#[inline]
+pub fn push_const(cx: &RawCx<'_>, name: &'static str, value: i64) -> Result<(), ArgEncodeError> {
+    cx.push_integer(value)
+        .map_err(|error| ArgEncodeError { arg: name, error })
 }
 
 /// Prepares the write-back of one `&mut` argument: `None` when `returned` does not name it.
@@ -78,8 +82,7 @@ pub fn prepare_arg<T: LuaDecode>(
     returned: &Table,
     name: &'static str,
 ) -> Result<Option<T::Update>, DecodeError> {
-    let v: Value = returned
-        .raw_get(name)
+    let v: Value = crate::codec::raw::get_field(returned, name.as_bytes())
         .map_err(|e| DecodeError::invalid(e.to_string()).at_key(name))?;
     if v.is_nil() {
         return Ok(None);
@@ -129,7 +132,7 @@ impl<T: LuaEncode + LuaDecode> WriteBack for T {}
 )]
 pub trait WriteBackCheck {
     /// Named by the check.
-    const CHECK: () = ();
+    const CHECK: bool = true;
 }
 #[diagnostic::do_not_recommend]
 impl<T: WriteBack> WriteBackCheck for T {}

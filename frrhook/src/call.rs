@@ -2,13 +2,11 @@
 
 use std::time::Instant;
 
-use mlua::MultiValue;
-
 use crate::__private::HookArgs;
 use crate::limits;
-use crate::loader;
 use crate::lua_error::convert;
-use crate::results::ResultTables;
+use crate::raw_call::{self, Outcome};
+use crate::results::{OneOrMany, ResultTables};
 use crate::tls::{self, Chain, Entry, ThreadState};
 use crate::{ErrorKind, ErrorPolicy, HookError, Runtime};
 
@@ -67,11 +65,10 @@ fn run_chain<A: HookArgs>(
     args: &mut A,
 ) -> Result<A::Results, HookError> {
     let mut tables = ResultTables::default();
-    let mut undos: Vec<A::Undo> = Vec::new();
-    let mut buf: Vec<mlua::Value> = Vec::with_capacity(chain.hook.args.len());
+    let mut undos: OneOrMany<A::Undo> = OneOrMany::default();
     for entry in &chain.entries {
         let start = ts.timing.then(Instant::now);
-        let r = run_one(ts, chain, entry, args, &mut buf);
+        let r = run_one(ts, chain, entry, args);
         entry.stats.record(
             r.as_ref().err().map(HookError::kind),
             start.map(|s| s.elapsed()),
@@ -113,7 +110,6 @@ fn run_one<A: HookArgs>(
     chain: &Chain,
     entry: &Entry,
     args: &mut A,
-    buf: &mut Vec<mlua::Value>,
 ) -> Result<(mlua::Table, A::Undo), HookError> {
     let locate = |e: HookError| {
         e.with_hook(chain.hook.name)
@@ -125,28 +121,28 @@ fn run_one<A: HookArgs>(
         .as_ref()
         .map_err(|e| e.clone().with_hook(chain.hook.name))?;
     let lua = &ts.state.lua;
-    buf.clear();
-    args.encode(lua, buf).map_err(|e| {
-        locate(HookError::new(
-            ErrorKind::Encode,
-            format!("argument `{}`: {}", e.arg, e.error),
-        ))
-    })?;
-    let armed = limits::arm(lua, &chain.limits);
-    let ret = func.call::<MultiValue>(MultiValue::from_vec(std::mem::take(buf)));
-    let tripped = armed.finish();
-    let ret = match limits::check_tripped(ret, tripped, &chain.limits) {
-        Ok(r) => r,
-        Err(e) => {
-            let err = convert(&e, &entry.script, tripped);
-            if err.kind() == ErrorKind::Memory && !limits::recover_memory(lua, &chain.limits) {
-                ts.poisoned.set(true);
-            }
-            return Err(locate(err).or_line(entry.line));
+    let (outcome, tripped) = raw_call::call(lua, func, &*args, &chain.limits);
+    let failed = |e: mlua::Error| {
+        let err = convert(&e, &entry.script, tripped);
+        if err.kind() == ErrorKind::Memory && !limits::recover_memory(lua, &chain.limits) {
+            ts.poisoned.set(true);
         }
+        locate(err).or_line(entry.line)
     };
-    let table = loader::single_table(ret)
-        .map_err(|m| locate(HookError::new(ErrorKind::NotATable, m)).or_line(entry.line))?;
+    let table = match outcome {
+        Outcome::Failed(e) => return Err(failed(e)),
+        Outcome::Encode(m) => return Err(locate(HookError::new(ErrorKind::Encode, m))),
+        // A limit tripped but the script swallowed the error: still a limit stop.
+        _ if tripped.is_some() => {
+            return Err(failed(
+                limits::check_tripped(Ok(()), tripped, &chain.limits).unwrap_err(),
+            ));
+        }
+        Outcome::NotATable(m) => {
+            return Err(locate(HookError::new(ErrorKind::NotATable, m)).or_line(entry.line));
+        }
+        Outcome::Table(t) => t,
+    };
     let undo = args
         .write_back(&table)
         .map_err(|e| locate(HookError::from_decode(e)).or_line(entry.line))?;

@@ -28,6 +28,7 @@ mod error;
 mod limits;
 mod loader;
 mod lua_error;
+mod raw_call;
 mod registry;
 mod results;
 mod runtime;

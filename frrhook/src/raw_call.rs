@@ -7,7 +7,9 @@ use std::ffi::c_int;
 
 use mlua::{Function, Lua, Table, Value, ffi};
 
+use crate::__private::HookArgs;
 use crate::codec::raw::RawCx;
+use crate::limits::Limits;
 use crate::{ErrorKind, HookError};
 
 /// A Lua function kept in the registry of its state, pushed by index.
@@ -27,8 +29,11 @@ impl RegistryFn {
                 if ffi::lua_checkstack(state, 3) == 0 {
                     return Err(HookError::new(ErrorKind::Runtime, "Lua stack exhausted"));
                 }
-                raw.push_value(&v).map_err(|e| HookError::new(ErrorKind::Runtime, e.to_string()))?;
-                Ok(RegistryFn { index: ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX) })
+                raw.push_value(&v)
+                    .map_err(|e| HookError::new(ErrorKind::Runtime, e.to_string()))?;
+                Ok(RegistryFn {
+                    index: ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX),
+                })
             }
         })
     }
@@ -43,7 +48,9 @@ unsafe extern "C-unwind" fn message_handler(state: *mut ffi::lua_State) -> c_int
             return 1;
         }
         let msg = match ffi::lua_type(state, 1) {
-            ffi::LUA_TSTRING | ffi::LUA_TNUMBER => ffi::lua_tolstring(state, 1, std::ptr::null_mut()),
+            ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
+                ffi::lua_tolstring(state, 1, std::ptr::null_mut())
+            }
             ffi::LUA_TNIL => c"nil".as_ptr(),
             // Tables and userdata: their __tostring (mlua's errors have one), else the
             // type and address, as luaL_tolstring does.
@@ -54,30 +61,35 @@ unsafe extern "C-unwind" fn message_handler(state: *mut ffi::lua_State) -> c_int
     }
 }
 
-/// What a raw call needs from the generated argument glue.
-pub(crate) trait PushArgs {
-    /// Pushes every argument; returns how many.
-    fn push_args(&self, cx: &RawCx<'_>) -> Result<c_int, crate::__private::ArgEncodeError>;
+/// How one raw call ended.
+pub(crate) enum Outcome {
+    /// The one table the function returned.
+    Table(Table),
+    /// It returned something else (the message says what).
+    NotATable(String),
+    /// An argument could not be encoded (the function did not run).
+    Encode(String),
+    /// The function raised an error (or ran out of memory).
+    Failed(mlua::Error),
 }
 
-/// Calls `f` with `args` under `arm` (which arms the limits after the arguments are
-/// pushed and returns the guard's verdict after the call). Returns the one returned
-/// table, or the error converted for `script`.
-pub(crate) fn call<P: PushArgs + ?Sized>(
+/// Calls `f` with `args` under `limits`, armed only while the function runs (never
+/// while arguments are pushed). Returns the outcome and the limit that tripped, if any.
+pub(crate) fn call<A: HookArgs + ?Sized>(
     lua: &Lua,
     f: &RegistryFn,
-    args: &P,
-    script: &str,
-    limits: &crate::limits::Limits,
-) -> Result<Table, HookError> {
+    args: &A,
+    limits: &Limits,
+) -> (Outcome, Option<ErrorKind>) {
     lua.exec_raw_lua(|raw| {
         let state = raw.state();
         // SAFETY: everything below works on `state`, `lua`'s current stack, restores
-        // its top before returning, and reserves the slots it pushes.
+        // its top before returning, and reserves the slots it pushes. No memory limit is
+        // set while arguments are pushed (`arm` comes after).
         unsafe {
             let top = ffi::lua_gettop(state);
             if ffi::lua_checkstack(state, 4) == 0 {
-                return Err(HookError::new(ErrorKind::Runtime, "Lua stack exhausted"));
+                return (Outcome::Failed(mlua::Error::StackError), None);
             }
             ffi::lua_pushcfunction(state, message_handler);
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.index));
@@ -86,12 +98,12 @@ pub(crate) fn call<P: PushArgs + ?Sized>(
                 Ok(n) => n,
                 Err(e) => {
                     ffi::lua_settop(state, top);
-                    return Err(HookError::new(ErrorKind::Encode, format!("argument `{}`: {}", e.arg, e.error)));
+                    return (Outcome::Encode(format!("argument `{}`: {}", e.arg, e.error)), None);
                 }
             };
             if ffi::lua_gettop(state) != top + 2 + nargs {
                 ffi::lua_settop(state, top);
-                return Err(HookError::new(ErrorKind::Encode, "an argument encoder pushed the wrong number of values"));
+                return (Outcome::Encode("an argument encoder pushed the wrong number of values".into()), None);
             }
             let armed = crate::limits::arm(lua, limits);
             let status = ffi::lua_pcall(state, nargs, ffi::LUA_MULTRET, top + 1);
@@ -104,31 +116,26 @@ pub(crate) fn call<P: PushArgs + ?Sized>(
                 } else {
                     mlua::Error::RuntimeError(text)
                 };
-                let e = crate::lua_error::convert(&err, script, tripped);
-                if e.kind() == ErrorKind::Memory {
-                    crate::limits::recover_memory(lua, limits);
-                }
-                return Err(e);
+                return (Outcome::Failed(err), tripped);
             }
             let nresults = ffi::lua_gettop(state) - top - 1;
-            let result = if nresults == 1 && ffi::lua_type(state, -1) == ffi::LUA_TTABLE {
+            let outcome = if nresults == 1 && ffi::lua_type(state, -1) == ffi::LUA_TTABLE {
                 match raw.pop_value() {
-                    Value::Table(t) => Ok(t),
-                    _ => Err(HookError::new(ErrorKind::NotATable, "the function did not return a table")),
+                    Value::Table(t) => Outcome::Table(t),
+                    _ => Outcome::NotATable("the function did not return a table".into()),
                 }
             } else {
-                let message = match nresults {
+                Outcome::NotATable(match nresults {
                     0 => "the function returned nothing; return a table (`return {}` for no results)".to_string(),
                     1 => format!(
                         "the function returned {}, not a table; return a table such as `return {{ action = ... }}`",
                         describe_top(state)
                     ),
                     n => format!("the function returned {n} values; return exactly one table"),
-                };
-                Err(HookError::new(ErrorKind::NotATable, message))
+                })
             };
             ffi::lua_settop(state, top);
-            result
+            (outcome, tripped)
         }
     })
 }
@@ -161,7 +168,10 @@ unsafe fn describe_top(state: *mut ffi::lua_State) -> String {
                 if ok != 0 {
                     format!("integer ({i})")
                 } else {
-                    format!("number ({})", crate::codec::value::format_number(ffi::lua_tonumber(state, -1)))
+                    format!(
+                        "number ({})",
+                        crate::codec::value::format_number(ffi::lua_tonumber(state, -1))
+                    )
                 }
             }
             ffi::LUA_TSTRING => format!("string ({:?})", to_text(state, -1)),

@@ -10,7 +10,49 @@ use crate::codec::{DecodeError, LuaDecode};
 /// Results are not kept from one call to the next: each call has its own.
 #[derive(Debug, Default, Clone)]
 pub struct ResultTables {
-    tables: Vec<Table>,
+    tables: OneOrMany<Table>,
+}
+
+/// A list that holds one item without allocating (a chain is usually one function).
+#[derive(Debug, Clone, Default)]
+pub(crate) enum OneOrMany<T> {
+    #[default]
+    Empty,
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub(crate) fn push(&mut self, item: T) {
+        *self = match std::mem::take(self) {
+            OneOrMany::Empty => OneOrMany::One(item),
+            OneOrMany::One(first) => OneOrMany::Many(vec![first, item]),
+            OneOrMany::Many(mut v) => {
+                v.push(item);
+                OneOrMany::Many(v)
+            }
+        };
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<T> {
+        match std::mem::take(self) {
+            OneOrMany::Empty => None,
+            OneOrMany::One(item) => Some(item),
+            OneOrMany::Many(mut v) => {
+                let item = v.pop();
+                *self = OneOrMany::Many(v);
+                item
+            }
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[T] {
+        match self {
+            OneOrMany::Empty => &[],
+            OneOrMany::One(item) => std::slice::from_ref(item),
+            OneOrMany::Many(v) => v,
+        }
+    }
 }
 
 impl ResultTables {
@@ -21,9 +63,8 @@ impl ResultTables {
     /// Reads key `name` as `T` (FRR's `frrscript_get_result`): `Ok(None)` when no
     /// function returned it, an error when it is there with the wrong shape.
     pub fn get<T: LuaDecode>(&self, name: &str) -> Result<Option<T>, DecodeError> {
-        for t in self.tables.iter().rev() {
-            let v: Value = t
-                .raw_get(name)
+        for t in self.tables.as_slice().iter().rev() {
+            let v: Value = crate::codec::raw::get_field(t, name.as_bytes())
                 .map_err(|e| DecodeError::invalid(e.to_string()).at_key(name))?;
             if !v.is_nil() {
                 return T::decode(&v).map(Some).map_err(|e| e.at_key(name));
@@ -34,8 +75,8 @@ impl ResultTables {
 
     /// Whether any function returned key `name`.
     pub fn contains(&self, name: &str) -> bool {
-        self.tables.iter().any(|t| {
-            t.raw_get::<Value>(name)
+        self.tables.as_slice().iter().any(|t| {
+            crate::codec::raw::get_field(t, name.as_bytes())
                 .map(|v| !v.is_nil())
                 .unwrap_or(false)
         })
@@ -43,6 +84,6 @@ impl ResultTables {
 
     /// The raw tables, in chain order.
     pub fn tables(&self) -> &[Table] {
-        &self.tables
+        self.tables.as_slice()
     }
 }

@@ -256,12 +256,29 @@ fn make_log(lua: &Lua, script: &str) -> mlua::Result<Table> {
     Ok(t)
 }
 
+/// Bounds on what scripts put in the shared store, which lives in host memory outside
+/// every Lua state's memory cap: at most [`SHARED_MAX_ENTRIES`] keys (scripts cannot add
+/// more; the host can), keys of at most [`SHARED_MAX_KEY`] bytes and strings of at most
+/// [`SHARED_MAX_VALUE`] bytes. The store thus holds at most about 280 MiB of script
+/// data, instead of whatever a loop of `shared.set(i, string.rep("x", 1e6))` makes.
+pub(crate) const SHARED_MAX_ENTRIES: usize = 65_536;
+/// See [`SHARED_MAX_ENTRIES`].
+pub(crate) const SHARED_MAX_KEY: usize = 256;
+/// See [`SHARED_MAX_ENTRIES`].
+pub(crate) const SHARED_MAX_VALUE: usize = 4096;
+
 fn to_shared(v: &Value, what: &str) -> mlua::Result<Option<SharedValue>> {
     Ok(match v {
         Value::Nil => None,
         Value::Boolean(b) => Some(SharedValue::Boolean(*b)),
         Value::Integer(i) => Some(SharedValue::Integer(*i)),
         Value::Number(n) => Some(SharedValue::Number(*n)),
+        Value::String(s) if s.as_bytes().len() > SHARED_MAX_VALUE => {
+            return Err(mlua::Error::RuntimeError(format!(
+                "{what}: shared strings are at most {SHARED_MAX_VALUE} bytes, got {}",
+                s.as_bytes().len()
+            )));
+        }
         Value::String(s) => Some(SharedValue::String(std::sync::Arc::from(&*s.as_bytes()))),
         other => {
             return Err(mlua::Error::RuntimeError(format!(
@@ -283,14 +300,33 @@ fn from_shared(lua: &Lua, v: Option<SharedValue>) -> mlua::Result<Value> {
 }
 
 fn key_bytes(v: &Value, what: &str) -> mlua::Result<Vec<u8>> {
-    match v {
-        Value::String(s) => Ok(s.as_bytes().to_vec()),
-        Value::Integer(i) => Ok(i.to_string().into_bytes()),
-        other => Err(mlua::Error::RuntimeError(format!(
-            "{what}: keys are strings, got {}",
-            crate::codec::type_name(other)
-        ))),
+    let key = match v {
+        Value::String(s) => s.as_bytes().to_vec(),
+        Value::Integer(i) => i.to_string().into_bytes(),
+        other => {
+            return Err(mlua::Error::RuntimeError(format!(
+                "{what}: keys are strings, got {}",
+                crate::codec::type_name(other)
+            )));
+        }
+    };
+    if key.len() > SHARED_MAX_KEY {
+        return Err(mlua::Error::RuntimeError(format!(
+            "{what}: shared keys are at most {SHARED_MAX_KEY} bytes, got {}",
+            key.len()
+        )));
     }
+    Ok(key)
+}
+
+/// Refuses to add a key to a full store (replacing or removing is always allowed).
+fn check_room(store: &SharedStore, key: &[u8], what: &str) -> mlua::Result<()> {
+    if store.len() >= SHARED_MAX_ENTRIES && store.get(key).is_none() {
+        return Err(mlua::Error::RuntimeError(format!(
+            "{what}: the shared store is full ({SHARED_MAX_ENTRIES} keys); remove keys with shared.set(key, nil)"
+        )));
+    }
+    Ok(())
 }
 
 fn make_shared(lua: &Lua, store: &SharedStore) -> mlua::Result<Table> {
@@ -306,7 +342,12 @@ fn make_shared(lua: &Lua, store: &SharedStore) -> mlua::Result<Table> {
     t.raw_set(
         "set",
         lua.create_function(move |_, (k, v): (Value, Value)| {
-            s.set(key_bytes(&k, "shared.set")?, to_shared(&v, "shared.set")?);
+            let key = key_bytes(&k, "shared.set")?;
+            let value = to_shared(&v, "shared.set")?;
+            if value.is_some() {
+                check_room(&s, &key, "shared.set")?;
+            }
+            s.set(key, value);
             Ok(())
         })?,
     )?;
@@ -314,7 +355,9 @@ fn make_shared(lua: &Lua, store: &SharedStore) -> mlua::Result<Table> {
     t.raw_set(
         "incr",
         lua.create_function(move |_, (k, d): (Value, Option<i64>)| {
-            s.incr(key_bytes(&k, "shared.incr")?, d.unwrap_or(1))
+            let key = key_bytes(&k, "shared.incr")?;
+            check_room(&s, &key, "shared.incr")?;
+            s.incr(key, d.unwrap_or(1))
                 .map_err(mlua::Error::RuntimeError)
         })?,
     )?;
@@ -323,11 +366,12 @@ fn make_shared(lua: &Lua, store: &SharedStore) -> mlua::Result<Table> {
         "cas",
         lua.create_function(move |_, (k, old, new): (Value, Value, Value)| {
             let old = to_shared(&old, "shared.cas")?;
-            Ok(s.cas(
-                key_bytes(&k, "shared.cas")?,
-                old.as_ref(),
-                to_shared(&new, "shared.cas")?,
-            ))
+            let key = key_bytes(&k, "shared.cas")?;
+            let new = to_shared(&new, "shared.cas")?;
+            if new.is_some() {
+                check_room(&s, &key, "shared.cas")?;
+            }
+            Ok(s.cas(key, old.as_ref(), new))
         })?,
     )?;
     Ok(t)

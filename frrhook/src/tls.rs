@@ -5,8 +5,6 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
-use mlua::Function;
-
 use crate::limits::Limits;
 use crate::loader;
 use crate::runtime::{Inner, Snapshot};
@@ -18,8 +16,8 @@ use crate::{ErrorKind, HookDescriptor, HookError, Runtime};
 pub(crate) struct Entry {
     pub(crate) script: Arc<str>,
     pub(crate) function: Arc<str>,
-    /// The function, or why this thread could not load it.
-    pub(crate) func: Result<Function, HookError>,
+    /// The function (kept in the state's registry), or why this thread could not load it.
+    pub(crate) func: Result<crate::raw_call::RegistryFn, HookError>,
     pub(crate) line: Option<u32>,
     pub(crate) stats: Arc<Counters>,
 }
@@ -138,6 +136,8 @@ fn build(rt: &Runtime, snapshot: &Snapshot) -> Result<ThreadState, HookError> {
                             )),
                         };
                         let line = func.as_ref().ok().and_then(loader::line_defined);
+                        let func =
+                            func.and_then(|f| crate::raw_call::RegistryFn::new(&state.lua, &f));
                         Entry {
                             script: a.script.clone(),
                             function: a.function.clone(),

@@ -296,3 +296,58 @@ fn example_exits_non_zero_on_a_file_that_is_not_mrt() {
     assert!(stderr.contains(&path.display().to_string()), "{stderr}");
     assert!(stderr.contains("not an MRT RIB dump"), "{stderr}");
 }
+
+#[test]
+fn a_script_that_keeps_its_arguments_never_sees_a_later_route() {
+    // Whatever the call path reuses between calls (tables, userdata), a script holding
+    // on to last call's `prefix`, `attributes` and `peer` must still see last call's
+    // values, never the current route's.
+    let rt = frrhook::Runtime::builder().build();
+    rt.add_script(
+        "keeper",
+        r#"
+        local kept
+        function route_match(prefix, attributes, peer, RM_FAILURE, RM_NOMATCH, RM_MATCH)
+          local out = { action = RM_MATCH }
+          if kept then
+            out.kept_network = kept.prefix.network
+            out.kept_aspath = kept.attributes.aspath
+            out.kept_community = kept.attributes.community[1]
+            out.kept_peer = kept.peer.remote_id.string
+          end
+          kept = { prefix = prefix, attributes = attributes, peer = peer }
+          return out
+        end
+        "#,
+    )
+    .unwrap();
+    rt.attach_hook(hooks::RouteMatchArgs::hook(), "keeper", "route_match")
+        .unwrap();
+    let rib = sample();
+    let a = rib
+        .routes
+        .iter()
+        .find(|r| !r.attributes.community.is_empty())
+        .unwrap();
+    let b = &rib.routes[rib.routes.len() - 1];
+    assert_ne!(a.attributes.aspath, b.attributes.aspath);
+    assert_ne!(a.attributes.community[0], b.attributes.community[0]);
+    assert_ne!(a.peer, b.peer);
+    let call = |r: &route::Route| {
+        let mut attrs = r.attributes.clone();
+        hooks::route_match(&rt, &r.prefix, &mut attrs, &rib.peers[r.peer as usize]).unwrap()
+    };
+    call(a);
+    let second = call(b);
+    let kept = |k: &str| second.get::<String>(k).unwrap();
+    assert_eq!(kept("kept_network"), Some(a.prefix.to_string()));
+    assert_eq!(kept("kept_aspath"), Some(a.attributes.aspath.clone()));
+    assert_eq!(
+        kept("kept_community"),
+        a.attributes.community.first().cloned()
+    );
+    assert_eq!(
+        kept("kept_peer"),
+        Some(rib.peers[a.peer as usize].remote_id.0.to_string())
+    );
+}

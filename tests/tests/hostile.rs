@@ -761,6 +761,25 @@ fn cases() -> Vec<Case> {
             ),
             "a nil value (global '",
         ),
+        says(
+            call(
+                "shared_store_flooded_with_big_strings",
+                "function f() for i = 1, 1e6 do shared.set(i, string.rep('x', 1e6)) end end",
+                Rt,
+            ),
+            "shared strings are at most 4096 bytes",
+        ),
+        with_limits(
+            says(
+                call(
+                    "shared_store_flooded_with_keys",
+                    "function f() for i = 1, 1e6 do shared.set('k' .. i, i) end end",
+                    Rt,
+                ),
+                "the shared store is full",
+            ),
+            memory_limits,
+        ),
         // ---- files -------------------------------------------------------------------
         load(
             "top_level_error",

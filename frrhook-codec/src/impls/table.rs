@@ -36,7 +36,7 @@ pub(crate) fn lua_error(e: mlua::Error) -> DecodeError {
 
 /// A raw field read: `t[key]` without `__index`.
 pub(crate) fn raw_field(table: &Table, key: &str) -> Result<Value, DecodeError> {
-    table.raw_get::<Value>(key).map_err(lua_error)
+    crate::raw::get_field(table, key.as_bytes()).map_err(lua_error)
 }
 
 /// Describes a table key for a message: `key "x"`, `key 0`, `key 1.5`, `key true`,

@@ -369,27 +369,25 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
         .collect();
 
     let count = h.args.len() + h.consts.len();
-    let encodes = h.args.iter().map(|a| {
+    let pushes = h.args.iter().map(|a| {
         let (ident, name) = (&a.ident, &a.lua_name);
         let value = match a.mode {
             Mode::Ref => quote!(self.#ident),
             Mode::Mut => quote!(&*self.#ident),
             Mode::Value => quote!(&self.#ident),
         };
-        quote!(#krate::__private::encode_arg(lua, #name, #value, out)?;)
+        quote!(#krate::__private::push_arg(cx, #name, #value)?;)
     });
     let consts = h.consts.iter().map(|c| {
-        let value = proc_macro2::Literal::i64_unsuffixed(c.value);
-        quote!(out.push(#krate::mlua::Value::Integer(#value));)
+        let (name, value) = (&c.lua_name, proc_macro2::Literal::i64_unsuffixed(c.value));
+        quote!(#krate::__private::push_const(cx, #name, #value)?;)
     });
-    let unused_lua = h.args.is_empty().then(|| quote!(let _ = lua;));
+    let count_lit = proc_macro2::Literal::i32_unsuffixed(i32::try_from(count).unwrap_or(i32::MAX));
     let encode_body = if count == 0 {
-        quote!(let _ = (lua, out);)
+        quote!(let _ = cx;)
     } else {
         quote! {
-            #unused_lua
-            out.reserve(#count);
-            #(#encodes)*
+            #(#pushes)*
             #(#consts)*
         }
     };
@@ -460,13 +458,12 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
             #args_ident::hook()
         }
 
-        fn encode(
+        fn push_args(
             &self,
-            lua: &#krate::mlua::Lua,
-            out: &mut ::std::vec::Vec<#krate::mlua::Value>,
-        ) -> ::core::result::Result<(), #krate::__private::ArgEncodeError> {
+            cx: &#krate::codec::raw::RawCx<'_>,
+        ) -> ::core::result::Result<i32, #krate::__private::ArgEncodeError> {
             #encode_body
-            ::core::result::Result::Ok(())
+            ::core::result::Result::Ok(#count_lit)
         }
 
         #write_back

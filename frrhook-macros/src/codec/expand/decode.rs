@@ -194,7 +194,7 @@ fn open_table(k: &syn::Path, guard: bool) -> TokenStream {
         #open
         let __guard = #k::DepthGuard::enter()?;
         let __get = |__key: &'static str| -> ::core::result::Result<#k::mlua::Value, #k::DecodeError> {
-            __table.raw_get::<#k::mlua::Value>(__key).map_err(|__e| {
+            #k::raw::get_field(__table, __key.as_bytes()).map_err(|__e| {
                 #k::DecodeError::invalid(::std::string::ToString::to_string(&__e)).at_key(__key)
             })
         };

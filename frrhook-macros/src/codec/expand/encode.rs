@@ -106,7 +106,7 @@ fn push_raw_fn(m: &Model) -> TokenStream {
             let n = live.len();
             let sets = live.iter().map(|f| {
                 let (ty, member) = (&f.ty, &f.member);
-                let set = match std::ffi::CString::new(f.lua_name.clone()) {
+                match std::ffi::CString::new(f.lua_name.clone()) {
                     Ok(key) => {
                         let key = proc_macro2::Literal::c_string(&key);
                         quote_spanned!(f.span()=> <#ty as #k::LuaEncode>::push_raw(&self.#member, __t.cx())?; __t.set(#key)?;)
@@ -115,8 +115,7 @@ fn push_raw_fn(m: &Model) -> TokenStream {
                         let key = proc_macro2::Literal::byte_string(f.lua_name.as_bytes());
                         quote_spanned!(f.span()=> __t.cx().push_bytes(#key)?; <#ty as #k::LuaEncode>::push_raw(&self.#member, __t.cx())?; __t.set_pair()?;)
                     }
-                };
-                set
+                }
             });
             quote! {
                 __cx.push_table(0, #n, |__t| {
