@@ -1,11 +1,19 @@
 //! Per-call limits: an instruction budget, a wall-clock deadline and a memory cap.
 //!
 //! The instruction budget and the deadline share one Lua count hook that fires every
-//! [`CHECK_EVERY`] instructions. Once a limit trips, the hook of the thread that noticed
-//! it and of the state's main thread (where the call runs) is switched to fire on
-//! *every* instruction and raise again, so a script that catches the error with `pcall`
-//! (or inside a coroutine) is stopped again at its next instruction: the stop cannot be
+//! [`CHECK_EVERY`] instructions (more often with a deadline, when instructions are slow:
+//! see `limit_hook`). Once a limit trips, the hook of the thread that noticed it and of
+//! the state's main thread (where the call runs) is switched to fire on *every*
+//! instruction and raise again, so a script that catches the error with `pcall` (or
+//! inside a coroutine) is stopped again at its next instruction: the stop cannot be
 //! swallowed.
+//!
+//! Two Lua behaviours need more than that, because Lua runs some code with hooks off:
+//! - the message handler of an error raised from a hook: the sandbox's `xpcall` does not
+//!   run the script's handler once a limit tripped (see [`limit_stopped`]);
+//! - `__close` handlers of a coroutine killed by the stop (its hooks stay off): the
+//!   guard refuses to close or resume it (see `stop`). `__gc` finalizers, which Lua
+//!   always runs with hooks off, are refused by the sandbox's `setmetatable`.
 //!
 //! # Why every stopped call terminates
 //!
@@ -140,8 +148,10 @@ impl Limits {
 struct Frame {
     active: bool,
     instructions_left: i64,
-    /// When the deadline passes; set at the first check of the call (see `arm`).
+    /// When the deadline passes.
     deadline: Option<Instant>,
+    /// When the deadline was last checked (the call's start before the first check).
+    last_check: Option<Instant>,
     tripped: Option<ErrorKind>,
     /// The thread the call runs on (the state's main thread), as an address.
     main: usize,
@@ -153,6 +163,7 @@ const IDLE: Frame = Frame {
     active: false,
     instructions_left: i64::MAX,
     deadline: None,
+    last_check: None,
     tripped: None,
     main: 0,
     limits: Limits::none(),
@@ -237,11 +248,44 @@ fn tripped_now() -> Option<(ErrorKind, usize)> {
         .flatten()
 }
 
+/// The count a freshly installed hook starts with when there is a deadline.
+const FIRST_COUNT: c_int = 16;
+
+/// The longest time between two deadline checks the hook aims for (see `limit_hook`).
+const MAX_CHECK_INTERVAL: Duration = Duration::from_millis(1);
+/// The shortest, for very short deadlines.
+const MIN_CHECK_INTERVAL: Duration = Duration::from_micros(10);
+
+/// The next hook count for a thread whose last `count` instructions took `elapsed`: the
+/// deadline is checked about every `target` (see `limit_hook`).
+fn adapt_count(count: i64, elapsed: Duration, target: Duration) -> i64 {
+    if elapsed > target {
+        let scaled = count as u128 * target.as_nanos() / elapsed.as_nanos().max(1);
+        (scaled as i64).clamp(1, CHECK_EVERY)
+    } else if elapsed * 4 < target && count < CHECK_EVERY {
+        (count * 2).min(CHECK_EVERY)
+    } else {
+        count
+    }
+}
+
+/// The count hook: charges the instructions run since the last check, checks the
+/// deadline, and raises once either is past.
+///
+/// With a deadline, the interval between checks follows how long instructions take:
+/// most are nanoseconds, but one can be a long C call (`string.rep` of megabytes, a
+/// concatenation of a big string), and [`CHECK_EVERY`] of those would run for seconds
+/// past the deadline. When an interval takes longer than the target (a sixteenth of the
+/// deadline, between 10 µs and 1 ms), the thread's count shrinks in proportion, down to
+/// every instruction; it doubles back while intervals are short. The count stays with
+/// the state, so a script that is slow on every call is checked finely from its next
+/// call on.
 unsafe extern "C-unwind" fn limit_hook(state: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
     // SAFETY: called by Lua on `state` with a valid state; nothing here owns a destructor
     // when `luaL_error` unwinds out of this frame.
     unsafe {
         let count = i64::from(ffi::lua_gethookcount(state));
+        let mut new_count = count;
         let tripped = FRAME
             .try_with(|f| {
                 let mut fr = f.get();
@@ -252,12 +296,16 @@ unsafe extern "C-unwind" fn limit_hook(state: *mut ffi::lua_State, _ar: *mut ffi
                     fr.instructions_left = fr.instructions_left.saturating_sub(count.max(1));
                     if fr.instructions_left < 0 {
                         fr.tripped = Some(ErrorKind::InstructionLimit);
-                    } else if let Some(len) = fr.limits.deadline {
+                    } else if let (Some(len), Some(deadline), Some(last)) =
+                        (fr.limits.deadline, fr.deadline, fr.last_check)
+                    {
                         let now = Instant::now();
-                        match fr.deadline {
-                            None => fr.deadline = Some(now + len),
-                            Some(d) if now >= d => fr.tripped = Some(ErrorKind::Deadline),
-                            Some(_) => {}
+                        if now >= deadline {
+                            fr.tripped = Some(ErrorKind::Deadline);
+                        } else {
+                            let target = (len / 16).clamp(MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL);
+                            new_count = adapt_count(count, now - last, target);
+                            fr.last_check = Some(now);
                         }
                     }
                     f.set(fr);
@@ -270,6 +318,22 @@ unsafe extern "C-unwind" fn limit_hook(state: *mut ffi::lua_State, _ar: *mut ffi
             // Fire on every instruction of this thread from now on, so `pcall` cannot
             // keep the script going.
             stop(state, main, kind);
+        } else if new_count != count {
+            ffi::lua_sethook(
+                state,
+                Some(limit_hook),
+                ffi::LUA_MASKCOUNT,
+                c_int::try_from(new_count).unwrap_or(1),
+            );
+            // `lua_sethook` walks the whole call stack, which takes a while in a deep
+            // recursion: start the next interval after it, or its cost would make the
+            // next interval look slow and shrink the count again, and again.
+            let now = Instant::now();
+            let _ = FRAME.try_with(|f| {
+                let mut fr = f.get();
+                fr.last_check = Some(now);
+                f.set(fr);
+            });
         }
     }
 }
@@ -344,21 +408,14 @@ pub(crate) struct Armed<'a> {
 
 /// Arms `limits` on `lua` for the current thread.
 ///
-/// Two things keep the cost per call low (measured in `benches/limits.rs`):
-/// - the count hook stays installed on the state's main thread from one call to the
-///   next while calls have limits (installing and removing it costs two `lua_sethook`
-///   per call); it is removed for a call without instruction or time limits, since an
-///   installed hook sends every VM instruction through Lua's slow path. Between calls
-///   only host code runs, and the hook does nothing while no call is armed. So the
-///   budget is counted in steps of [`CHECK_EVERY`]: a call may be charged up to that
-///   many instructions more or less than it ran;
-/// - the deadline clock starts at the call's first check, not at `arm`: reading the
-///   clock costs about 60 ns on the machines we measured, as much as the rest of the
-///   limits together on a small call, and a call that ends before its first check
-///   never reads it. The deadline is checked every `CHECK_EVERY` instructions anyway,
-///   so this widens the bound on how late a stop comes from one interval to two; an
-///   interval is short unless the script spends it in long C calls (see
-///   `docs/SECURITY.md`).
+/// The count hook stays installed on the state's main thread from one call to the next
+/// while calls have limits: installing and removing it costs two `lua_sethook` per call
+/// (measured in `benches/limits.rs`). It is removed for a call without instruction or
+/// time limits, since an installed hook sends every VM instruction through Lua's slow
+/// path. Between calls only host code runs, and the hook does nothing while no call is
+/// armed. So the budget is counted in steps of the hook's count (at most
+/// [`CHECK_EVERY`]): a call may be charged up to that many instructions more or less
+/// than it ran.
 pub(crate) fn arm<'a>(lua: &'a Lua, limits: &Limits) -> Armed<'a> {
     let saved = FRAME.with(|f| f.get());
     let hooked = limits.instructions.is_some() || limits.deadline.is_some();
@@ -370,9 +427,21 @@ pub(crate) fn arm<'a>(lua: &'a Lua, limits: &Limits) -> Armed<'a> {
                 .instructions
                 .map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX)),
             deadline: None,
+            last_check: None,
             tripped: None,
             main: state as usize,
             limits: *limits,
+        };
+        let frame = match limits.deadline {
+            Some(len) => {
+                let now = Instant::now();
+                Frame {
+                    deadline: Some(now + len),
+                    last_check: Some(now),
+                    ..frame
+                }
+            }
+            None => frame,
         };
         FRAME.with(|f| f.set(frame));
     } else {
@@ -380,7 +449,7 @@ pub(crate) fn arm<'a>(lua: &'a Lua, limits: &Limits) -> Armed<'a> {
     }
     // SAFETY: `state` is the main state of a live Lua; hooks may be read and set at any
     // time.
-    unsafe { install_hook(state, hooked) };
+    unsafe { install_hook(state, hooked, limits.deadline.is_some()) };
     let memory_set = match limits.memory {
         Some(cap) => lua.set_memory_limit(cap).is_ok(),
         None => false,
@@ -393,26 +462,36 @@ pub(crate) fn arm<'a>(lua: &'a Lua, limits: &Limits) -> Armed<'a> {
     }
 }
 
-/// Installs (`on`) or removes the count hook on `state`, unless it is already so.
+/// Installs (`on`) or removes the count hook on `state`, unless it is already so. With
+/// `adaptive` (a deadline), a count that `limit_hook` shrank is kept.
 ///
 /// # Safety
 /// `state` is a live Lua thread.
-unsafe fn install_hook(state: *mut ffi::lua_State, on: bool) {
+unsafe fn install_hook(state: *mut ffi::lua_State, on: bool, adaptive: bool) {
     // SAFETY: per the function contract.
     unsafe {
         let current = ffi::lua_gethook(state);
         if on {
+            let count = ffi::lua_gethookcount(state);
+            let count_ok = if adaptive {
+                (1..=CHECK_EVERY as c_int).contains(&count)
+            } else {
+                count == CHECK_EVERY as c_int
+            };
             let installed = current
                 .is_some_and(|h| h as usize == limit_hook as ffi::lua_Hook as usize)
                 && ffi::lua_gethookmask(state) == ffi::LUA_MASKCOUNT
-                && ffi::lua_gethookcount(state) == CHECK_EVERY as c_int;
+                && count_ok;
             if !installed {
-                ffi::lua_sethook(
-                    state,
-                    Some(limit_hook),
-                    ffi::LUA_MASKCOUNT,
-                    CHECK_EVERY as c_int,
-                );
+                // With a deadline, a fresh hook starts with a short interval and lets
+                // `limit_hook` grow it: a state's first calls are measured before they
+                // are trusted with long intervals.
+                let start = if adaptive {
+                    FIRST_COUNT
+                } else {
+                    CHECK_EVERY as c_int
+                };
+                ffi::lua_sethook(state, Some(limit_hook), ffi::LUA_MASKCOUNT, start);
             }
         } else if current.is_some() {
             ffi::lua_sethook(state, None, 0, 0);
@@ -435,9 +514,11 @@ impl Drop for Armed<'_> {
             let _ = self.lua.set_memory_limit(0);
         }
         let state = self.lua.state();
-        if self.hooked && FRAME.with(|f| f.get().tripped.is_some()) {
+        let frame = FRAME.with(|f| f.get());
+        if self.hooked && frame.tripped.is_some() && frame.limits.deadline.is_none() {
             // A stop left the main thread's hook firing on every instruction: back to
-            // the normal interval.
+            // the normal interval. (With a deadline the short interval stays, and grows
+            // back while the next calls are quick: see `limit_hook`.)
             // SAFETY: as in `arm`.
             unsafe {
                 ffi::lua_sethook(
@@ -451,7 +532,7 @@ impl Drop for Armed<'_> {
         if self.saved.active && !self.hooked {
             // Nested arming (not done today): put the outer call's hook back.
             // SAFETY: as in `arm`.
-            unsafe { install_hook(state, true) };
+            unsafe { install_hook(state, true, self.saved.limits.deadline.is_some()) };
         }
         FRAME.with(|f| f.set(self.saved));
     }

@@ -64,17 +64,45 @@ fn everything(
 );
 
 const KEYS: &[&str] = &[
-    "i", "u", "f", "s", "v", "m", "o", "p", "rec", "kind", "change", "r_i", "r_f", "r_s",
-    "r_v", "r_m", "r_p", "r_rec", "r_kind", "r_change", "r_t", "id", "name", "tags",
-    "weight", "type", "value", "asn", "times", "network", "length", "family",
+    "i", "u", "f", "s", "v", "m", "o", "p", "rec", "kind", "change", "r_i", "r_f", "r_s", "r_v",
+    "r_m", "r_p", "r_rec", "r_kind", "r_change", "r_t", "id", "name", "tags", "weight", "type",
+    "value", "asn", "times", "network", "length", "family",
 ];
 
 const LEAVES: &[&str] = &[
-    "nil", "true", "false", "0", "-1", "255", "256", "math.maxinteger", "math.mininteger",
-    "-9223372036854775809", "0/0", "1/0", "-1/0", "2^63", "-2^63", "-0.0", "1.5", "1e308*10",
-    r#""\xff\xfe""#, r#""abc\xc3""#, r#""""#, r#""10.0.0.0/24""#, r#""10.0.0.0/33""#,
-    r#""::/129""#, r#""2001:db8::/32""#, r#""Alpha""#, r#""Drop""#, r#""SetMed""#,
-    r#""Prepend""#, "function() end", "f", "coroutine.create(function() end)", "c",
+    "nil",
+    "true",
+    "false",
+    "0",
+    "-1",
+    "255",
+    "256",
+    "math.maxinteger",
+    "math.mininteger",
+    "-9223372036854775809",
+    "0/0",
+    "1/0",
+    "-1/0",
+    "2^63",
+    "-2^63",
+    "-0.0",
+    "1.5",
+    "1e308*10",
+    r#""\xff\xfe""#,
+    r#""abc\xc3""#,
+    r#""""#,
+    r#""10.0.0.0/24""#,
+    r#""10.0.0.0/33""#,
+    r#""::/129""#,
+    r#""2001:db8::/32""#,
+    r#""Alpha""#,
+    r#""Drop""#,
+    r#""SetMed""#,
+    r#""Prepend""#,
+    "function() end",
+    "f",
+    "coroutine.create(function() end)",
+    "c",
     "setmetatable({}, { __index = function() error('meta') end })",
 ];
 
@@ -174,8 +202,18 @@ fn sample() -> Args {
 
 fn call(rt: &Runtime, a: &mut Args) -> bool {
     everything(
-        rt, &mut a.i, &mut a.u, &mut a.f, &mut a.s, &mut a.v, &mut a.m, &mut a.o, &mut a.p,
-        &mut a.rec, &mut a.kind, &mut a.change,
+        rt,
+        &mut a.i,
+        &mut a.u,
+        &mut a.f,
+        &mut a.s,
+        &mut a.v,
+        &mut a.m,
+        &mut a.o,
+        &mut a.p,
+        &mut a.rec,
+        &mut a.kind,
+        &mut a.change,
     )
     .is_ok()
 }
@@ -201,13 +239,22 @@ fuzz_target!(|data: &[u8]| {
         if !call(rt, &mut a) {
             let b = sample();
             assert!(
-                a.i == b.i && a.u == b.u && a.f == b.f && a.s == b.s && a.v == b.v
-                    && a.m == b.m && a.o == b.o && a.p == b.p && a.rec == b.rec
-                    && a.kind == b.kind && a.change == b.change,
+                a.i == b.i
+                    && a.u == b.u
+                    && a.f == b.f
+                    && a.s == b.s
+                    && a.v == b.v
+                    && a.m == b.m
+                    && a.o == b.o
+                    && a.p == b.p
+                    && a.rec == b.rec
+                    && a.kind == b.kind
+                    && a.change == b.change,
                 "a failed call changed arguments\n{src}"
             );
         }
-        rt.reload_source("fuzz", "function f(i) return { i = 1 } end").unwrap();
+        rt.reload_source("fuzz", "function f(i) return { i = 1 } end")
+            .unwrap();
         let mut a = sample();
         assert!(call(rt, &mut a) && a.i == 1, "the state stopped working");
     });

@@ -370,3 +370,32 @@ fn limits_off_means_off() {
     assert_eq!(Limits::none().memory_cap(), None);
     assert_eq!(Limits::default().instruction_budget(), Some(10_000_000));
 }
+
+#[test]
+fn the_deadline_stops_loops_of_long_c_calls_soon() {
+    // Each iteration is a few VM instructions but milliseconds of C (building strings of
+    // megabytes): checking only every 1000 instructions, the stop came seconds late.
+    // The generous bound only catches that; the typical figure is the deadline plus a
+    // few percent (docs/SECURITY.md).
+    for src in [
+        "function f() while true do local s = string.rep('x', 8e6) end end",
+        "function f() local s = string.rep('x', 1e6) while true do local t = s:gsub('x', 'yy') end end",
+        "function f() local s = string.rep('x', 24e6) while true do local t = s .. 'x' end end",
+    ] {
+        let dir = script_dir(&[("c", src)]);
+        let mut s = Script::new("c").with_dir(dir.path()).with_limits(
+            Limits::none()
+                .deadline(Duration::from_millis(100))
+                .memory(64 << 20),
+        );
+        s.load("f").unwrap();
+        let start = std::time::Instant::now();
+        let e = s.call("f", args!()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Deadline, "{src}: {e}");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{src}: stopped after {:?}",
+            start.elapsed()
+        );
+    }
+}
