@@ -1,7 +1,7 @@
 //! The raw-stack fast path of encoding: what FRR's `lua_push*` functions do, without
 //! going through mlua's per-operation wrappers.
 //!
-//! [`LuaEncode::push_raw`](crate::LuaEncode::push_raw) receives a [`RawCx`] and pushes
+//! [`LuaEncode::push_raw`] receives a [`RawCx`] and pushes
 //! exactly one value (or nothing, on error). Every method here checks stack space and
 //! addresses tables by absolute index, so code using it needs no `unsafe`; only making a
 //! `RawCx` is unsafe, and only the runtime does that.
