@@ -29,17 +29,17 @@ mod native;
 #[path = "../examples/bgp_policy/route.rs"]
 mod route;
 
+mod common;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
-use criterion::{
-    BatchSize, BenchmarkGroup, Criterion, SamplingMode, criterion_group, criterion_main,
-};
+use common::{ThreadCpu, group_config, thread_cpu_ns};
+use criterion::{BatchSize, Criterion, SamplingMode, criterion_group, criterion_main};
 use frrhook::mlua::{self, Function, Lua, Table};
 use frrhook::{Limits, Runtime, hook_point};
 use ipnet::IpNet;
@@ -292,71 +292,6 @@ fn push_peer(lua: &Lua, p: &Peer) -> mlua::Result<Table> {
 // ---------------------------------------------------------------------------------------
 // Benchmarks.
 // ---------------------------------------------------------------------------------------
-
-/// The calling thread's CPU time.
-struct ThreadCpu;
-
-#[cfg(target_os = "linux")]
-fn thread_cpu_ns() -> u64 {
-    #[repr(C)]
-    struct Timespec {
-        tv_sec: i64,
-        tv_nsec: i64,
-    }
-    unsafe extern "C" {
-        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-    }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut ts = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid out-pointer with the layout of Linux's `struct timespec`
-    // on 64-bit targets.
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-/// Elsewhere: the wall clock.
-#[cfg(not(target_os = "linux"))]
-fn thread_cpu_ns() -> u64 {
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
-
-static WALL: WallTime = WallTime;
-
-impl Measurement for ThreadCpu {
-    type Intermediate = u64;
-    type Value = Duration;
-    fn start(&self) -> u64 {
-        thread_cpu_ns()
-    }
-    fn end(&self, start: u64) -> Duration {
-        Duration::from_nanos(thread_cpu_ns().saturating_sub(start))
-    }
-    fn add(&self, a: &Duration, b: &Duration) -> Duration {
-        *a + *b
-    }
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-    fn to_f64(&self, v: &Duration) -> f64 {
-        v.as_nanos() as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WALL.formatter()
-    }
-}
-
-fn group_config<'c, M: Measurement>(c: &'c mut Criterion<M>, name: &str) -> BenchmarkGroup<'c, M> {
-    let mut g = c.benchmark_group(name);
-    g.measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1))
-        .sample_size(30);
-    g
-}
 
 /// Routes the route-map accepts unchanged (`RM_MATCH`), evenly spread over the sample:
 /// the disabled-path batch, which can run again and again without a fresh copy.
