@@ -137,21 +137,14 @@ pub trait WriteBackCheck {
 #[diagnostic::do_not_recommend]
 impl<T: WriteBack> WriteBackCheck for T {}
 
-/// Used by generated code: `assert_write_back::<T>()` spans the error on the type.
-pub const fn assert_write_back<T: WriteBack>() {}
-/// Used by generated code: `assert_encode::<T>()` spans the error on the type.
-pub const fn assert_encode<T: LuaEncode + ?Sized>() {}
-/// Used by generated code: `assert_decode::<T>()` spans the error on the type.
-pub const fn assert_decode<T: LuaDecode>() {}
-
 // ---------------------------------------------------------------------------------------
 // Probes: one compile error per bad type.
 //
-// Generated code checks each user type exactly once, with an `assert_*` const spanned on
+// Generated code checks each user type exactly once, with a type-check const (`<T as Trait>::item`) spanned on
 // the type as the user wrote it. Every other use of a user type that needs a codec trait
 // goes through a probe: `(&Probe::<T>::new()).method(..)` resolves to the `Probe*` trait
 // when `T` has the bound and, by auto-ref, to the `*Fallback` trait when it does not. The
-// fallbacks are never called: when one is selected an `assert_*` has already failed the
+// fallbacks are never called: when one is selected a type check has already failed the
 // build. Without them a type lacking `LuaEncode` would also fail in the descriptor, the
 // call and the result decoding: five errors for one missing derive.
 // ---------------------------------------------------------------------------------------
@@ -174,38 +167,17 @@ impl<T: ?Sized> Default for Probe<T> {
 }
 
 const UNREACHABLE: &str =
-    "frrhook: probe fallback called; an assert_* of #[hook_point] should have failed the build";
-
-/// The Lua shape of an encodable type, including the unsized `str` and `[T]`.
-pub trait EncodeShape {
-    /// See [`LuaEncode::lua_type`].
-    fn shape(registry: &mut TypeRegistry) -> LuaType;
-}
-impl<T: LuaEncode> EncodeShape for T {
-    fn shape(registry: &mut TypeRegistry) -> LuaType {
-        <T as LuaEncode>::lua_type(registry)
-    }
-}
-impl EncodeShape for str {
-    fn shape(_: &mut TypeRegistry) -> LuaType {
-        LuaType::String
-    }
-}
-impl<T: LuaEncode> EncodeShape for [T] {
-    fn shape(registry: &mut TypeRegistry) -> LuaType {
-        LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))
-    }
-}
+    "frrhook: probe fallback called; a type check of #[hook_point] should have failed the build";
 
 /// Probe: the Lua shape of an argument type.
 pub trait ProbeEncode {
     /// `T`'s shape.
     fn encode_lua_type(&self, registry: &mut TypeRegistry) -> LuaType;
 }
-impl<T: ?Sized + EncodeShape> ProbeEncode for Probe<T> {
+impl<T: ?Sized + LuaEncode> ProbeEncode for Probe<T> {
     #[inline]
     fn encode_lua_type(&self, registry: &mut TypeRegistry) -> LuaType {
-        T::shape(registry)
+        T::lua_type(registry)
     }
 }
 /// Fallback of [`ProbeEncode`].

@@ -3,12 +3,10 @@
 use std::time::Instant;
 
 use crate::__private::HookArgs;
-use crate::limits;
-use crate::lua_error::convert;
-use crate::raw_call::{self, Outcome};
+use crate::raw_call;
 use crate::results::{OneOrMany, ResultTables};
 use crate::tls::{self, Chain, Entry, ThreadState};
-use crate::{ErrorKind, ErrorPolicy, HookError, Runtime};
+use crate::{ErrorPolicy, HookError, Runtime};
 
 pub(crate) fn call<A: HookArgs>(rt: &Runtime, args: &mut A) -> Result<A::Results, HookError> {
     call_with(rt, args, A::descriptor().on_error)
@@ -120,29 +118,20 @@ fn run_one<A: HookArgs>(
         .func
         .as_ref()
         .map_err(|e| e.clone().with_hook(chain.hook.name))?;
-    let lua = &ts.state.lua;
-    let (outcome, tripped) = raw_call::call(lua, func, &*args, &chain.limits);
-    let failed = |e: mlua::Error| {
-        let err = convert(&e, &entry.script, tripped);
-        if err.kind() == ErrorKind::Memory && !limits::recover_memory(lua, &chain.limits) {
+    let table = raw_call::call_checked(
+        &ts.state.lua,
+        func,
+        |cx| args.push_args(cx),
+        &chain.limits,
+        &entry.script,
+        entry.line,
+    )
+    .map_err(|f| {
+        if f.poisoned {
             ts.poisoned.set(true);
         }
-        locate(err).or_line(entry.line)
-    };
-    let table = match outcome {
-        Outcome::Failed(e) => return Err(failed(e)),
-        Outcome::Encode(m) => return Err(locate(HookError::new(ErrorKind::Encode, m))),
-        // A limit tripped but the script swallowed the error: still a limit stop.
-        _ if tripped.is_some() => {
-            return Err(failed(
-                limits::check_tripped(Ok(()), tripped, &chain.limits).unwrap_err(),
-            ));
-        }
-        Outcome::NotATable(m) => {
-            return Err(locate(HookError::new(ErrorKind::NotATable, m)).or_line(entry.line));
-        }
-        Outcome::Table(t) => t,
-    };
+        locate(f.error)
+    })?;
     let undo = args
         .write_back(&table)
         .map_err(|e| locate(HookError::from_decode(e)).or_line(entry.line))?;

@@ -415,7 +415,7 @@ impl<A: HookArgs> ProbeDynCall for Probe<A> {
         call_fail_closed(rt, args)
     }
 }
-/// Fallback of [`ProbeDynCall`]; never called (an `assert_*` failed the build).
+/// Fallback of [`ProbeDynCall`]; never called (a type check failed the build).
 #[doc(hidden)]
 pub trait ProbeDynCallFallback {
     /// Never called.
@@ -424,7 +424,7 @@ pub trait ProbeDynCallFallback {
 impl<T: ?Sized> ProbeDynCallFallback for &Probe<T> {
     fn dyn_call_hook<A, R>(&self, _: &Runtime, _: &mut A) -> Result<R, HookError> {
         unreachable!(
-            "frrhook: probe fallback called; an assert_* of #[hook_point] should have failed the build"
+            "frrhook: probe fallback called; a type check of #[hook_point] should have failed the build"
         )
     }
 }

@@ -540,7 +540,7 @@ impl Drop for Armed<'_> {
 
 /// The error of a call that a limit stopped but whose script caught the stop (in a
 /// coroutine) and returned normally anyway: the call is failed all the same.
-fn swallowed(kind: ErrorKind, limits: &Limits) -> mlua::Error {
+pub(crate) fn swallowed(kind: ErrorKind, limits: &Limits) -> mlua::Error {
     mlua::Error::RuntimeError(format!(
         "{} (the script caught the stop and returned anyway)",
         stop_message(kind, limits)

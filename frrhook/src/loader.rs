@@ -139,22 +139,3 @@ pub(crate) fn line_defined(f: &Function) -> Option<u32> {
         .and_then(|l| u32::try_from(l).ok())
         .filter(|l| *l > 0)
 }
-
-/// Checks that a call returned exactly one table.
-pub(crate) fn single_table(ret: mlua::MultiValue) -> Result<Table, String> {
-    let n = ret.len();
-    let mut it = ret.into_iter();
-    match (n, it.next()) {
-        (1, Some(Value::Table(t))) => Ok(t),
-        (0, _) => {
-            Err("the function returned nothing; return a table (`return {}` for no results)".into())
-        }
-        (1, Some(v)) => Err(format!(
-            "the function returned {}, not a table; return a table such as `return {{ action = ... }}`",
-            crate::codec::value::describe(&v)
-        )),
-        (n, _) => Err(format!(
-            "the function returned {n} values; return exactly one table"
-        )),
-    }
-}

@@ -7,7 +7,7 @@ use std::ffi::c_int;
 
 use mlua::{Function, Lua, Table, Value, ffi};
 
-use crate::__private::HookArgs;
+use crate::__private::ArgEncodeError;
 use crate::codec::raw::RawCx;
 use crate::limits::Limits;
 use crate::{ErrorKind, HookError};
@@ -62,7 +62,7 @@ unsafe extern "C-unwind" fn message_handler(state: *mut ffi::lua_State) -> c_int
 }
 
 /// How one raw call ended.
-pub(crate) enum Outcome {
+enum Outcome {
     /// The one table the function returned.
     Table(Table),
     /// It returned something else (the message says what).
@@ -73,12 +73,53 @@ pub(crate) enum Outcome {
     Failed(mlua::Error),
 }
 
-/// Calls `f` with `args` under `limits`, armed only while the function runs (never
-/// while arguments are pushed). Returns the outcome and the limit that tripped, if any.
-pub(crate) fn call<A: HookArgs + ?Sized>(
+/// A failed call of [`call_checked`]: the error (naming the script, and the line when
+/// Lua gave one) and whether the state must be replaced (a memory error left it full).
+pub(crate) struct Failure {
+    pub(crate) error: HookError,
+    pub(crate) poisoned: bool,
+}
+
+/// Calls `f` (of script `script`, defined at `line`) with the arguments `push` puts on
+/// the stack, and checks the outcome the same way for hooks and for `Script`: errors
+/// converted with their line, a stop the script swallowed still a limit stop, memory
+/// collected after a memory error, exactly one table returned.
+pub(crate) fn call_checked(
     lua: &Lua,
     f: &RegistryFn,
-    args: &A,
+    push: impl FnOnce(&RawCx<'_>) -> Result<i32, ArgEncodeError>,
+    limits: &Limits,
+    script: &str,
+    line: Option<u32>,
+) -> Result<Table, Failure> {
+    let (outcome, tripped) = call(lua, f, push, limits);
+    let failed = |e: mlua::Error| {
+        let error = crate::lua_error::convert(&e, script, tripped).or_line(line);
+        let poisoned =
+            error.kind() == ErrorKind::Memory && !crate::limits::recover_memory(lua, limits);
+        Failure { error, poisoned }
+    };
+    let plain = |kind: ErrorKind, m: String| Failure {
+        error: HookError::new(kind, m).with_script(script).or_line(line),
+        poisoned: false,
+    };
+    match (outcome, tripped) {
+        (Outcome::Failed(e), _) => Err(failed(e)),
+        (Outcome::Encode(m), _) => Err(plain(ErrorKind::Encode, m)),
+        // A limit tripped but the script swallowed the error: still a limit stop.
+        (_, Some(kind)) => Err(failed(crate::limits::swallowed(kind, limits))),
+        (Outcome::NotATable(m), None) => Err(plain(ErrorKind::NotATable, m)),
+        (Outcome::Table(t), None) => Ok(t),
+    }
+}
+
+/// Calls `f` with the arguments `push` puts on the stack, under `limits`, armed only
+/// while the function runs (never while arguments are pushed). Returns the outcome and
+/// the limit that tripped, if any.
+fn call(
+    lua: &Lua,
+    f: &RegistryFn,
+    push: impl FnOnce(&RawCx<'_>) -> Result<i32, ArgEncodeError>,
     limits: &Limits,
 ) -> (Outcome, Option<ErrorKind>) {
     lua.exec_raw_lua(|raw| {
@@ -94,7 +135,7 @@ pub(crate) fn call<A: HookArgs + ?Sized>(
             ffi::lua_pushcfunction(state, message_handler);
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.index));
             let cx = RawCx::new(lua, state);
-            let nargs = match args.push_args(&cx) {
+            let nargs = match push(&cx) {
                 Ok(n) => n,
                 Err(e) => {
                     ffi::lua_settop(state, top);

@@ -4,12 +4,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use mlua::{Table, Value};
 
+use crate::__private::ArgEncodeError;
+use crate::codec::raw::RawCx;
 use crate::codec::{DecodeError, LuaDecode, LuaEncode};
-use crate::limits::{self, Limits};
+use crate::limits::Limits;
 use crate::loader;
-use crate::lua_error::convert;
+use crate::raw_call::{self, RegistryFn};
 use crate::sandbox::{Sandbox, SandboxedLua};
 use crate::shared::SharedStore;
 use crate::{ErrorKind, HookError};
@@ -21,9 +23,9 @@ use crate::{ErrorKind, HookError};
 /// `name = x` are only encoded.
 pub trait CallArg {
     /// The argument's name: the key a script returns to write it back.
-    fn name(&self) -> &str;
-    /// Encodes the current value.
-    fn encode(&self, lua: &Lua) -> mlua::Result<Value>;
+    fn name(&self) -> &'static str;
+    /// Pushes the current value onto the Lua stack (see [`LuaEncode::push_raw`]).
+    fn push(&self, cx: &RawCx<'_>) -> mlua::Result<()>;
     /// Prepares the write-back from the returned table (only `&mut` arguments do).
     fn prepare(&mut self, returned: &Table) -> Result<(), DecodeError>;
     /// Applies a prepared write-back.
@@ -51,11 +53,11 @@ impl<'a, T: LuaEncode + LuaDecode> MutArg<'a, T> {
 }
 
 impl<T: LuaEncode + LuaDecode> CallArg for MutArg<'_, T> {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         self.name
     }
-    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
-        self.value.encode(lua)
+    fn push(&self, cx: &RawCx<'_>) -> mlua::Result<()> {
+        self.value.push_raw(cx)
     }
     fn prepare(&mut self, returned: &Table) -> Result<(), DecodeError> {
         let v: Value = returned.raw_get(self.name).unwrap_or(Value::Nil);
@@ -92,11 +94,11 @@ impl<'a, T: LuaEncode + ?Sized> RefArg<'a, T> {
 }
 
 impl<T: LuaEncode + ?Sized> CallArg for RefArg<'_, T> {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         self.name
     }
-    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
-        self.value.encode(lua)
+    fn push(&self, cx: &RawCx<'_>) -> mlua::Result<()> {
+        self.value.push_raw(cx)
     }
     fn prepare(&mut self, _: &Table) -> Result<(), DecodeError> {
         Ok(())
@@ -119,11 +121,11 @@ impl<T: LuaEncode> ValArg<T> {
 }
 
 impl<T: LuaEncode> CallArg for ValArg<T> {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         self.name
     }
-    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
-        self.value.encode(lua)
+    fn push(&self, cx: &RawCx<'_>) -> mlua::Result<()> {
+        self.value.push_raw(cx)
     }
     fn prepare(&mut self, _: &Table) -> Result<(), DecodeError> {
         Ok(())
@@ -165,7 +167,7 @@ macro_rules! args {
 
 struct LoadedFunction {
     state: SandboxedLua,
-    function: Function,
+    function: RegistryFn,
     line: Option<u32>,
     result: Option<Table>,
     /// The source it was loaded from, to start again after a memory error that left
@@ -278,6 +280,7 @@ impl Script {
         let env = loader::instantiate(&state, &self.name, &source, &self.shared, &self.limits)?;
         let f = loader::get_function(&env, &self.name, function)?;
         let line = loader::line_defined(&f);
+        let f = RegistryFn::new(&state.lua, &f)?;
         Ok(LoadedFunction {
             state,
             function: f,
@@ -324,34 +327,21 @@ impl Script {
             .with_function(function)
         })?;
         lf.result = None;
-        let lua = &lf.state.lua;
-        let mut values = Vec::with_capacity(args.len());
-        for a in args.iter() {
-            values.push(a.encode(lua).map_err(|e| {
-                HookError::new(ErrorKind::Encode, format!("argument `{}`: {e}", a.name()))
-                    .with_script(name.as_str())
-                    .with_function(function)
-            })?);
-        }
-        let armed = limits::arm(lua, &limits);
-        let ret = lf.function.call::<MultiValue>(MultiValue::from_vec(values));
-        let tripped = armed.finish();
-        let ret = match limits::check_tripped(ret, tripped, &limits) {
-            Ok(r) => r,
-            Err(e) => {
-                let err = convert(&e, &name, tripped).with_function(function);
-                if err.kind() == ErrorKind::Memory && !limits::recover_memory(lua, &limits) {
-                    lf.poisoned = true;
-                }
-                return Err(err);
+        let push = |cx: &RawCx<'_>| {
+            for a in args.iter() {
+                a.push(cx).map_err(|error| ArgEncodeError {
+                    arg: a.name(),
+                    error,
+                })?;
             }
+            Ok(i32::try_from(args.len()).unwrap_or(i32::MAX))
         };
-        let table = loader::single_table(ret).map_err(|m| {
-            HookError::new(ErrorKind::NotATable, m)
-                .with_script(name.as_str())
-                .with_function(function)
-                .or_line(lf.line)
-        })?;
+        let table =
+            raw_call::call_checked(&lf.state.lua, &lf.function, push, &limits, &name, lf.line)
+                .map_err(|f| {
+                    lf.poisoned |= f.poisoned;
+                    f.error.with_function(function)
+                })?;
         for i in 0..args.len() {
             if let Err(e) = args[i].prepare(&table) {
                 for a in args.iter_mut() {

@@ -224,3 +224,17 @@ fn each_loaded_function_has_its_own_globals_as_in_frr() {
     s.call("count", args!()).unwrap();
     assert_eq!(s.get_result::<i64>("count", "calls").unwrap(), Some(1));
 }
+
+#[test]
+fn an_argument_that_cannot_be_encoded_is_a_clean_error() {
+    let mut s = script();
+    s.load("foo").unwrap();
+    let mut a = 1i64;
+    // u64::MAX does not fit a Lua integer: the function never runs, `a` is untouched.
+    let e = s.call("foo", args!(a = &mut a, b = u64::MAX)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Encode);
+    assert!(e.message().starts_with("argument `b`:"), "{e}");
+    assert_eq!(a, 1);
+    s.call("foo", args!(a = &mut a, b = 2i64)).unwrap();
+    assert_eq!(a, 2);
+}

@@ -35,6 +35,9 @@ impl LuaEncode for str {
     fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
         lua.create_string(self).map(Value::String)
     }
+    fn lua_type(_: &mut TypeRegistry) -> LuaType {
+        LuaType::String
+    }
     fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
         cx.push_bytes(self.as_bytes())
     }

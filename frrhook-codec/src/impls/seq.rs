@@ -45,6 +45,9 @@ impl<T: LuaEncode> LuaEncode for [T] {
     fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
         push_seq(cx, self.iter())
     }
+    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+        LuaType::Array(Box::new(<T as LuaEncode>::lua_type(registry)))
+    }
 }
 
 impl<T: LuaEncode> LuaEncode for Vec<T> {
