@@ -107,7 +107,11 @@ impl fmt::Display for ErrorKind {
 /// );
 /// ```
 #[derive(Clone)]
-pub struct HookError {
+pub struct HookError(Box<Inner>);
+
+/// Boxed so that `Result<_, HookError>`, which every hook call returns, stays small.
+#[derive(Clone)]
+struct Inner {
     kind: ErrorKind,
     message: String,
     hook: Option<Arc<str>>,
@@ -121,7 +125,7 @@ pub struct HookError {
 impl HookError {
     /// A new error of `kind` with `message` and no location.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        HookError {
+        HookError(Box::new(Inner {
             kind,
             message: message.into(),
             hook: None,
@@ -130,94 +134,94 @@ impl HookError {
             line: None,
             traceback: None,
             decode: None,
-        }
+        }))
     }
 
     /// A decode error, keeping the structured [`DecodeError`].
     pub fn from_decode(e: DecodeError) -> Self {
         let mut h = HookError::new(ErrorKind::Decode, e.to_string());
-        h.decode = Some(Box::new(e));
+        h.0.decode = Some(Box::new(e));
         h
     }
 
     /// Sets the hook name.
     #[must_use]
     pub fn with_hook(mut self, hook: impl Into<Arc<str>>) -> Self {
-        self.hook = Some(hook.into());
+        self.0.hook = Some(hook.into());
         self
     }
     /// Sets the script name (without `.lua`).
     #[must_use]
     pub fn with_script(mut self, script: impl Into<Arc<str>>) -> Self {
-        self.script = Some(script.into());
+        self.0.script = Some(script.into());
         self
     }
     /// Sets the Lua function name.
     #[must_use]
     pub fn with_function(mut self, function: impl Into<Arc<str>>) -> Self {
-        self.function = Some(function.into());
+        self.0.function = Some(function.into());
         self
     }
     /// Sets the script line.
     #[must_use]
     pub fn with_line(mut self, line: u32) -> Self {
-        self.line = Some(line);
+        self.0.line = Some(line);
         self
     }
     /// Sets the line if none is known yet.
     #[must_use]
     pub fn or_line(mut self, line: Option<u32>) -> Self {
-        if self.line.is_none() {
-            self.line = line;
+        if self.0.line.is_none() {
+            self.0.line = line;
         }
         self
     }
     /// Sets the Lua traceback.
     #[must_use]
     pub fn with_traceback(mut self, tb: impl Into<String>) -> Self {
-        self.traceback = Some(tb.into());
+        self.0.traceback = Some(tb.into());
         self
     }
 
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
     /// The message without location.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
     /// The hook, if the error happened in a hook call or attachment.
     pub fn hook(&self) -> Option<&str> {
-        self.hook.as_deref()
+        self.0.hook.as_deref()
     }
     /// The script name (without `.lua`).
     pub fn script(&self) -> Option<&str> {
-        self.script.as_deref()
+        self.0.script.as_deref()
     }
     /// The Lua function.
     pub fn function(&self) -> Option<&str> {
-        self.function.as_deref()
+        self.0.function.as_deref()
     }
     /// The line in the script, when Lua reported one.
     pub fn line(&self) -> Option<u32> {
-        self.line
+        self.0.line
     }
     /// The Lua traceback, when there is one.
     pub fn traceback(&self) -> Option<&str> {
-        self.traceback.as_deref()
+        self.0.traceback.as_deref()
     }
     /// The structured decode error, for [`ErrorKind::Decode`].
     pub fn decode_error(&self) -> Option<&DecodeError> {
-        self.decode.as_deref()
+        self.0.decode.as_deref()
     }
     /// Whether a limit stopped the script.
     pub fn is_limit(&self) -> bool {
-        self.kind.is_limit()
+        self.0.kind.is_limit()
     }
 
     fn kind_phrase(&self) -> &'static str {
-        match self.kind {
+        match self.0.kind {
             ErrorKind::Io => "cannot read script",
             ErrorKind::Syntax => "syntax error",
             ErrorKind::Runtime => "runtime error",
@@ -236,32 +240,32 @@ impl HookError {
 
 impl fmt::Display for HookError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(h) = &self.hook {
+        if let Some(h) = &self.0.hook {
             write!(f, "{h}: ")?;
         }
-        match (&self.script, self.line) {
+        match (&self.0.script, self.0.line) {
             (Some(s), Some(l)) => write!(f, "{s}.lua:{l}")?,
             (Some(s), None) => write!(f, "{s}.lua")?,
             (None, Some(l)) => write!(f, "line {l}")?,
             (None, None) => {}
         }
-        if let Some(func) = &self.function {
-            if self.script.is_some() || self.line.is_some() {
+        if let Some(func) = &self.0.function {
+            if self.0.script.is_some() || self.0.line.is_some() {
                 f.write_str(" ")?;
             }
             write!(f, "in {func}")?;
         }
-        if self.script.is_some() || self.line.is_some() || self.function.is_some() {
+        if self.0.script.is_some() || self.0.line.is_some() || self.0.function.is_some() {
             f.write_str(": ")?;
         }
-        write!(f, "{}: {}", self.kind_phrase(), self.message)
+        write!(f, "{}: {}", self.kind_phrase(), self.0.message)
     }
 }
 
 impl fmt::Debug for HookError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HookError({}) {self}", self.kind)?;
-        if let Some(tb) = &self.traceback {
+        write!(f, "HookError({}) {self}", self.0.kind)?;
+        if let Some(tb) = &self.0.traceback {
             write!(f, "\n{tb}")?;
         }
         Ok(())
@@ -270,6 +274,6 @@ impl fmt::Debug for HookError {
 
 impl std::error::Error for HookError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.decode.as_deref().map(|e| e as _)
+        self.0.decode.as_deref().map(|e| e as _)
     }
 }
