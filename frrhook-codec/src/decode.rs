@@ -1,5 +1,8 @@
+use std::ffi::c_int;
+
 use mlua::Value;
 
+use crate::raw::RawCx;
 use crate::{DecodeError, LuaEncode, LuaType, TypeRegistry};
 
 /// A Rust value that can be read back from Lua.
@@ -50,6 +53,36 @@ pub trait LuaDecode: Sized {
     /// fails. Returns the update that undoes it (the values it replaced), so a caller can
     /// roll back a sequence of updates without cloning.
     fn apply_update(&mut self, update: Self::Update) -> Self::Update;
+
+    /// The fast path of [`decode`](LuaDecode::decode): decodes the value at absolute
+    /// stack index `idx` of `cx` without building an `mlua::Value`, or returns `None`
+    /// when it does not handle that shape (the caller then calls `decode`, which gives
+    /// the same value or the error). It must return `Some` only with exactly what
+    /// `decode` would return, and leave the stack as it found it. The default handles
+    /// nothing. Callers go through [`crate::raw::decode_at`].
+    #[doc(hidden)]
+    fn decode_raw(cx: &RawCx<'_>, idx: c_int) -> Option<Self> {
+        let _ = (cx, idx);
+        None
+    }
+
+    /// The fast path of [`prepare_update`](LuaDecode::prepare_update), as
+    /// [`decode_raw`](LuaDecode::decode_raw) is of `decode`.
+    #[doc(hidden)]
+    fn prepare_update_raw(&self, cx: &RawCx<'_>, idx: c_int) -> Option<Self::Update> {
+        let _ = (cx, idx);
+        None
+    }
+
+    /// Whether the value at absolute stack index `idx` of `cx` decodes to a value equal
+    /// to `self`, checked without decoding it (no allocation). `false` when unsure: a
+    /// struct's `prepare_update_raw` then leaves the field out of the update instead of
+    /// decoding an unchanged copy. The default is always unsure.
+    #[doc(hidden)]
+    fn raw_eq(&self, cx: &RawCx<'_>, idx: c_int) -> bool {
+        let _ = (cx, idx);
+        false
+    }
 
     /// Decodes `value` into `self` in place (FRR's `lua_decode*`); all-or-nothing.
     fn decode_into(&mut self, value: &Value) -> Result<(), DecodeError> {
@@ -105,6 +138,13 @@ macro_rules! whole_value_update {
         }
         fn apply_update(&mut self, update: Self) -> Self {
             ::core::mem::replace(self, update)
+        }
+        fn prepare_update_raw(
+            &self,
+            cx: &$crate::raw::RawCx<'_>,
+            idx: ::core::ffi::c_int,
+        ) -> ::core::option::Option<Self> {
+            <Self as $crate::LuaDecode>::decode_raw(cx, idx)
         }
     };
 }

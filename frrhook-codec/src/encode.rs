@@ -35,6 +35,16 @@ pub trait LuaEncode {
         cx.push_value(&v)
     }
 
+    /// Pushes `self` as the hook argument `name` passed by reference (`&T`). The
+    /// default pushes the full value ([`push_raw`](Self::push_raw)); structs deriving
+    /// `LuaCodec` that are also `Clone + 'static` push a lazy table (see
+    /// [`crate::lazy`]) when the context has a sink.
+    #[inline]
+    fn push_ref_arg(&self, cx: &crate::raw::RawCx<'_>, name: &'static str) -> mlua::Result<()> {
+        let _ = name;
+        self.push_raw(cx)
+    }
+
     /// Describes the Lua shape of this type, for listings and LuaLS stubs.
     ///
     /// Named types (structs, enums) register a class in `registry` and return
@@ -52,6 +62,9 @@ impl<T: LuaEncode + ?Sized> LuaEncode for &T {
     fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
         (**self).push_raw(cx)
     }
+    fn push_ref_arg(&self, cx: &crate::raw::RawCx<'_>, name: &'static str) -> mlua::Result<()> {
+        (**self).push_ref_arg(cx, name)
+    }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         T::lua_type(registry)
     }
@@ -63,6 +76,9 @@ impl<T: LuaEncode + ?Sized> LuaEncode for &mut T {
     }
     fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
         (**self).push_raw(cx)
+    }
+    fn push_ref_arg(&self, cx: &crate::raw::RawCx<'_>, name: &'static str) -> mlua::Result<()> {
+        (**self).push_ref_arg(cx, name)
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         T::lua_type(registry)
@@ -76,6 +92,9 @@ impl<T: LuaEncode + ?Sized> LuaEncode for Box<T> {
     fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
         (**self).push_raw(cx)
     }
+    fn push_ref_arg(&self, cx: &crate::raw::RawCx<'_>, name: &'static str) -> mlua::Result<()> {
+        (**self).push_ref_arg(cx, name)
+    }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         T::lua_type(registry)
     }
@@ -87,6 +106,9 @@ impl<T: LuaEncode + ?Sized> LuaEncode for std::sync::Arc<T> {
     }
     fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
         (**self).push_raw(cx)
+    }
+    fn push_ref_arg(&self, cx: &crate::raw::RawCx<'_>, name: &'static str) -> mlua::Result<()> {
+        (**self).push_ref_arg(cx, name)
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         T::lua_type(registry)

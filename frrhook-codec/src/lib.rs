@@ -38,6 +38,7 @@ mod encode;
 mod error;
 pub mod frr;
 mod impls;
+pub mod lazy;
 mod lua_type;
 pub mod raw;
 pub mod value;

@@ -10,7 +10,8 @@ use std::ffi::{CStr, c_int};
 
 use mlua::{Lua, Value, ffi};
 
-use crate::LuaEncode;
+use crate::lazy::LazySink;
+use crate::{DecodeError, LuaDecode, LuaEncode};
 
 /// A Lua stack to push encoded values onto. Made by the runtime for each call.
 ///
@@ -30,6 +31,7 @@ use crate::LuaEncode;
 pub struct RawCx<'a> {
     lua: &'a Lua,
     state: *mut ffi::lua_State,
+    lazy: Option<&'a dyn LazySink>,
 }
 
 fn stack_error() -> mlua::Error {
@@ -47,7 +49,32 @@ impl<'a> RawCx<'a> {
     /// while values are pushed (allocation failures outside a protected call abort, as
     /// they do in mlua itself).
     pub unsafe fn new(lua: &'a Lua, state: *mut ffi::lua_State) -> Self {
-        RawCx { lua, state }
+        RawCx {
+            lua,
+            state,
+            lazy: None,
+        }
+    }
+
+    /// This context with `sink` making the lazy tables of `&T` arguments (see
+    /// [`crate::lazy`]).
+    #[must_use]
+    pub fn with_lazy(self, sink: &'a dyn LazySink) -> Self {
+        RawCx {
+            lazy: Some(sink),
+            ..self
+        }
+    }
+
+    /// The sink for lazy tables, if any.
+    #[inline]
+    pub fn lazy_sink(&self) -> Option<&'a dyn LazySink> {
+        self.lazy
+    }
+
+    /// The raw Lua stack.
+    pub fn state(&self) -> *mut ffi::lua_State {
+        self.state
     }
 
     /// The Lua state, for fallbacks that build an `mlua::Value`.
@@ -157,6 +184,172 @@ impl<'a> RawCx<'a> {
         (ok != 0).then_some(n)
     }
 
+    /// The type of the value at `idx` (`ffi::LUA_T*`).
+    #[inline]
+    pub fn type_at(&self, idx: c_int) -> c_int {
+        // SAFETY: lua_type accepts any index; invalid ones are LUA_TNONE.
+        unsafe { ffi::lua_type(self.state, idx) }
+    }
+
+    /// Whether the value at `idx` is nil (or absent).
+    #[inline]
+    pub fn is_nil(&self, idx: c_int) -> bool {
+        self.type_at(idx) <= ffi::LUA_TNIL
+    }
+
+    /// The integer at `idx` when it is a number with an integer representation (a
+    /// string is not converted).
+    #[inline]
+    pub fn exact_integer_at(&self, idx: c_int) -> Option<i64> {
+        // SAFETY: the type is checked first, so lua_tointegerx converts nothing.
+        unsafe {
+            if ffi::lua_type(self.state, idx) != ffi::LUA_TNUMBER
+                || ffi::lua_isinteger(self.state, idx) == 0
+            {
+                return None;
+            }
+            Some(ffi::lua_tointegerx(self.state, idx, std::ptr::null_mut()))
+        }
+    }
+
+    /// The boolean at `idx`, when it is one.
+    #[inline]
+    pub fn bool_at(&self, idx: c_int) -> Option<bool> {
+        // SAFETY: the type is checked first.
+        unsafe {
+            (ffi::lua_type(self.state, idx) == ffi::LUA_TBOOLEAN)
+                .then(|| ffi::lua_toboolean(self.state, idx) != 0)
+        }
+    }
+
+    /// The bytes of the string at `idx`, when it is a string (a number is not
+    /// converted). Valid while the string stays on the stack.
+    #[inline]
+    pub fn bytes_at(&self, idx: c_int) -> Option<&[u8]> {
+        // SAFETY: the type is checked first, so lua_tolstring converts nothing; the
+        // bytes belong to a string kept alive by its stack slot, which callers keep
+        // until they drop the slice (they pop after use).
+        unsafe {
+            if ffi::lua_type(self.state, idx) != ffi::LUA_TSTRING {
+                return None;
+            }
+            let mut len = 0usize;
+            let p = ffi::lua_tolstring(self.state, idx, &mut len);
+            Some(std::slice::from_raw_parts(p.cast::<u8>(), len))
+        }
+    }
+
+    /// Whether the value at `idx` is a table without a metatable: one whose fields can
+    /// be read raw with nothing to fill first (see [`crate::lazy`]).
+    #[inline]
+    pub fn is_plain_table(&self, idx: c_int) -> bool {
+        // SAFETY: one slot reserved for the metatable, popped again.
+        unsafe {
+            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE {
+                return false;
+            }
+            if ffi::lua_checkstack(self.state, 1) == 0 {
+                return false;
+            }
+            if ffi::lua_getmetatable(self.state, idx) != 0 {
+                ffi::lua_settop(self.state, -2);
+                return false;
+            }
+            true
+        }
+    }
+
+    /// Pushes `t[key]` of the table at `idx` without metamethods; returns the index of
+    /// the pushed value (pop it with [`pop`](Self::pop)), or `None` (nothing pushed) if
+    /// `idx` is not a table or the stack is full.
+    #[inline]
+    pub fn push_field(&self, idx: c_int, key: &CStr) -> Option<c_int> {
+        // SAFETY: the type is checked; one slot reserved; lua_rawget runs no metamethod.
+        unsafe {
+            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
+                || ffi::lua_checkstack(self.state, 2) == 0
+            {
+                return None;
+            }
+            let idx = ffi::lua_absindex(self.state, idx);
+            ffi::lua_pushstring(self.state, key.as_ptr());
+            ffi::lua_rawget(self.state, idx);
+            Some(ffi::lua_gettop(self.state))
+        }
+    }
+
+    /// Pushes `t[key]` for a key of any bytes, as [`push_field`](Self::push_field).
+    pub fn push_field_bytes(&self, idx: c_int, key: &[u8]) -> Option<c_int> {
+        // SAFETY: as `push_field`.
+        unsafe {
+            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
+                || ffi::lua_checkstack(self.state, 2) == 0
+            {
+                return None;
+            }
+            let idx = ffi::lua_absindex(self.state, idx);
+            ffi::lua_pushlstring(self.state, key.as_ptr().cast(), key.len());
+            ffi::lua_rawget(self.state, idx);
+            Some(ffi::lua_gettop(self.state))
+        }
+    }
+
+    /// Pushes `t[i]` of the table at `idx` without metamethods, as
+    /// [`push_field`](Self::push_field).
+    #[inline]
+    pub fn push_index(&self, idx: c_int, i: i64) -> Option<c_int> {
+        // SAFETY: as `push_field`.
+        unsafe {
+            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
+                || ffi::lua_checkstack(self.state, 1) == 0
+            {
+                return None;
+            }
+            ffi::lua_rawgeti(self.state, idx, i);
+            Some(ffi::lua_gettop(self.state))
+        }
+    }
+
+    /// The number of entries of the table at `idx` when it is exactly a sequence
+    /// `1..=n` (every key an integer of that range, none missing), else `None`.
+    pub fn sequence_len(&self, idx: c_int) -> Option<usize> {
+        // SAFETY: the type is checked; lua_next on a table we do not change while
+        // iterating, with two slots reserved; the top is restored.
+        unsafe {
+            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
+                || ffi::lua_checkstack(self.state, 3) == 0
+            {
+                return None;
+            }
+            let idx = ffi::lua_absindex(self.state, idx);
+            let n = ffi::lua_rawlen(self.state, idx);
+            let mut count = 0usize;
+            ffi::lua_pushnil(self.state);
+            while ffi::lua_next(self.state, idx) != 0 {
+                ffi::lua_settop(self.state, -2);
+                count += 1;
+                if count > n {
+                    ffi::lua_settop(self.state, -2);
+                    return None;
+                }
+            }
+            // n entries and t[1..=n] all present (checked by the caller as it reads
+            // them, `push_index` giving nil otherwise) means the keys are exactly 1..=n.
+            (count == n).then_some(n)
+        }
+    }
+
+    /// The value at `idx` as an `mlua::Value` (what the slow paths decode).
+    pub fn value_at(&self, idx: c_int) -> mlua::Result<Value> {
+        self.reserve(1)?;
+        // SAFETY: `raw.state()` is `self.state` (constructor contract); one slot pushed
+        // and popped again by `pop_value`.
+        self.lua.exec_raw_lua(|raw| unsafe {
+            ffi::lua_pushvalue(self.state, idx);
+            Ok(raw.pop_value())
+        })
+    }
+
     /// Pops `n` values.
     pub fn pop(&self, n: c_int) {
         // SAFETY: settop with a negative index pops; callers pop what they pushed.
@@ -170,7 +363,16 @@ pub struct TableCx<'c, 'a> {
     index: c_int,
 }
 
-impl<'a> TableCx<'_, 'a> {
+impl<'c, 'a> TableCx<'c, 'a> {
+    /// The table at absolute stack index `index` of `cx`, to set fields on.
+    ///
+    /// # Safety
+    /// `index` is an absolute index of a table without a metatable (setting a field must
+    /// run no Lua code), and stays so while the `TableCx` is used.
+    pub unsafe fn existing(cx: &'c RawCx<'a>, index: c_int) -> Self {
+        TableCx { cx, index }
+    }
+
     /// The context, to push nested values.
     pub fn cx(&self) -> &RawCx<'a> {
         self.cx
@@ -236,6 +438,67 @@ impl<'a> TableCx<'_, 'a> {
         unsafe { ffi::lua_rawseti(self.cx.state, self.index, i) };
         Ok(())
     }
+}
+
+/// Decodes the value at stack index `idx` of `cx`: the raw fast path
+/// ([`LuaDecode::decode_raw`]) when it applies, else [`LuaDecode::decode`].
+#[inline]
+pub fn decode_at<T: LuaDecode>(cx: &RawCx<'_>, idx: c_int) -> Result<T, DecodeError> {
+    if let Some(v) = T::decode_raw(cx, idx) {
+        return Ok(v);
+    }
+    let v = cx
+        .value_at(idx)
+        .map_err(|e| DecodeError::invalid(e.to_string()))?;
+    T::decode(&v)
+}
+
+/// The slow path of one value inside a raw decode: [`LuaDecode::decode`] on the value
+/// at `idx`, `None` on any error (the caller's whole decode then runs the slow path,
+/// which reports it). For types without a fast path of their own.
+#[doc(hidden)]
+pub fn decode_slow<T: LuaDecode>(cx: &RawCx<'_>, idx: c_int) -> Option<T> {
+    T::decode(&cx.value_at(idx).ok()?).ok()
+}
+
+/// Runs `f` with `table` pushed on the stack of its Lua (at the index given), and pops
+/// it again.
+///
+/// ```
+/// use frrhook_codec::{raw::{decode_at, with_table}, mlua::{Lua, Table}};
+/// let lua = Lua::new();
+/// let t: Table = lua.load("return { a = 7 }").eval().unwrap();
+/// let a: u8 = with_table(&t, |cx, idx| {
+///     let at = cx.push_field(idx, c"a").unwrap();
+///     let a = decode_at::<u8>(cx, at);
+///     cx.pop(1);
+///     a
+/// }).unwrap().unwrap();
+/// assert_eq!(a, 7);
+/// ```
+pub fn with_table<R>(
+    table: &mlua::Table,
+    f: impl FnOnce(&RawCx<'_>, c_int) -> R,
+) -> mlua::Result<R> {
+    let Some(lua) = table.weak_lua().try_upgrade() else {
+        return Err(mlua::Error::CallbackDestructed);
+    };
+    lua.exec_raw_lua(|raw| {
+        let state = raw.state();
+        // SAFETY: `state` is the current stack of the table's Lua and no memory limit is
+        // set outside calls; the table is pushed in a reserved slot and the top restored.
+        unsafe {
+            if ffi::lua_checkstack(state, 2) == 0 {
+                return Err(stack_error());
+            }
+            let top = ffi::lua_gettop(state);
+            raw.push(table)?;
+            let cx = RawCx::new(&lua, state);
+            let r = f(&cx, top + 1);
+            ffi::lua_settop(state, top);
+            Ok(r)
+        }
+    })
 }
 
 /// Reads `table[key]` without metamethods, as `Table::raw_get` does but with one stack

@@ -10,8 +10,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use frrhook_codec::frr::{In6Addr, InAddr};
+use frrhook_codec::mlua::ffi;
 use frrhook_codec::mlua::{LightUserData, Lua, Table, Value};
-use frrhook_codec::{LuaDecode, LuaEncode};
+use frrhook_codec::raw::RawCx;
+use frrhook_codec::{LuaCodec, LuaDecode, LuaEncode};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 
@@ -256,12 +258,14 @@ enum Typed {
     InAddr(InAddr),
     In6Addr(In6Addr),
     Duration(Duration),
+    Shape(Box<Shape>),
 }
 
 impl Typed {
     fn encode(&self, lua: &Lua) -> Value {
         match self {
             Typed::Bytes(v) => v.encode(lua),
+            Typed::Shape(v) => v.encode(lua),
             Typed::Strings(v) => v.encode(lua),
             Typed::Nested(v) => v.encode(lua),
             Typed::Optionals(v) => v.encode(lua),
@@ -318,6 +322,7 @@ fn typed() -> impl Strategy<Value = Typed> {
         any::<u128>().prop_map(|a| Typed::In6Addr(In6Addr(a.into()))),
         (0u64..1 << 40, 0u32..1_000_000_000)
             .prop_map(|(s, n)| Typed::Duration(Duration::new(s, n))),
+        shape_value().prop_map(|v| Typed::Shape(Box::new(v))),
     ]
 }
 
@@ -441,6 +446,72 @@ fn build(lua: &Lua, recipe: &Recipe) -> Value {
 
 // ---------------------------------------------------------------- checks
 
+/// The raw-stack fast paths on `v`: `decode_raw`, `prepare_update_raw` applied to a copy
+/// of `seed`, and `raw_eq(seed)`.
+fn fast_paths<T: LuaDecode + Clone>(
+    lua: &Lua,
+    v: &Value,
+    seed: &T,
+) -> (Option<T>, Option<T>, bool) {
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: `raw.state()` is `lua`'s current stack and no memory limit is set; the
+        // value pushed is popped again.
+        unsafe {
+            let state = raw.state();
+            raw.push_value(v).unwrap();
+            let idx = ffi::lua_gettop(state);
+            let cx = RawCx::new(lua, state);
+            let decoded = T::decode_raw(&cx, idx);
+            let prepared = seed.prepare_update_raw(&cx, idx).map(|u| {
+                let mut x = seed.clone();
+                x.apply_update(u);
+                x
+            });
+            let eq = seed.raw_eq(&cx, idx);
+            assert_eq!(
+                ffi::lua_gettop(state),
+                idx,
+                "a fast path left the stack changed"
+            );
+            ffi::lua_settop(state, idx - 1);
+            (decoded, prepared, eq)
+        }
+    })
+}
+
+/// The fast paths agree with `decode` and `decode_into` whenever they answer.
+fn check_fast_paths<T: LuaDecode + Clone + Debug>(
+    lua: &Lua,
+    v: &Value,
+    seed: &T,
+    same: impl Fn(&T, &T) -> bool,
+) {
+    let (fast, prepared, eq) = fast_paths(lua, v, seed);
+    let slow = T::decode(v);
+    if let Some(f) = &fast {
+        assert!(
+            matches!(&slow, Ok(s) if same(s, f)),
+            "decode_raw gave {f:?}, decode gave {slow:?}"
+        );
+    }
+    if let Some(p) = &prepared {
+        let mut x = seed.clone();
+        let r = x.decode_into(v);
+        assert!(
+            r.is_ok() && same(&x, p),
+            "prepare_update_raw gave {p:?}, decode_into gave {r:?} / {x:?}"
+        );
+    }
+    if eq {
+        let mut x = seed.clone();
+        let r = x.decode_into(v);
+        assert!(
+            r.is_ok() && same(&x, seed),
+            "raw_eq said unchanged, decode_into gave {r:?} / {x:?}"
+        );
+    }
+}
+
 /// Decodes `v` into `T` both ways and checks the contract; on success, checks that the
 /// value encodes and decodes back to itself (with `same` as equality).
 fn check_with<T: LuaEncode + LuaDecode<Update = T> + Clone + Debug>(
@@ -450,6 +521,7 @@ fn check_with<T: LuaEncode + LuaDecode<Update = T> + Clone + Debug>(
     same: impl Fn(&T, &T) -> bool,
     round_trip: impl Fn(&T) -> bool,
 ) {
+    check_fast_paths(lua, v, &seed, &same);
     let decoded = T::decode(v);
     let mut x = seed.clone();
     match (x.decode_into(v), decoded) {
@@ -522,7 +594,102 @@ fn check_box(v: &Value) {
     }
 }
 
+/// A derived struct with every kind of field the derive's fast paths handle, and some
+/// they hand to the slow path (`IpNet`, a data enum).
+#[derive(Debug, Clone, PartialEq, LuaCodec)]
+#[lua(crate = "frrhook_codec")]
+struct Shape {
+    n: u32,
+    s: String,
+    flag: bool,
+    opt: Option<i64>,
+    list: Vec<String>,
+    addr: Option<IpAddr>,
+    #[lua(default)]
+    tags: Vec<u8>,
+    kind: Kind,
+    code: Code,
+    inner: Option<Box<Shape>>,
+    net: Option<IpNet>,
+    #[lua(skip)]
+    hidden: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, LuaCodec)]
+#[lua(crate = "frrhook_codec", rename_all = "lowercase")]
+enum Kind {
+    Igp,
+    Egp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, LuaCodec)]
+#[lua(crate = "frrhook_codec", repr = "integer")]
+enum Code {
+    A = 1,
+    B = 3,
+}
+
+fn shape_leaf() -> impl Strategy<Value = Shape> {
+    use proptest::collection::vec;
+    let s = || "[a-z0-9:. ]{0,6}";
+    (
+        any::<u32>(),
+        s(),
+        any::<bool>(),
+        any::<Option<i64>>(),
+        vec(s(), 0..3),
+        any::<Option<IpAddr>>(),
+        vec(any::<u8>(), 0..3),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(ipnet()),
+    )
+        .prop_map(
+            |(n, s, flag, opt, list, addr, tags, kind, code, net)| Shape {
+                n,
+                s,
+                flag,
+                opt,
+                list,
+                addr,
+                tags,
+                kind: if kind { Kind::Igp } else { Kind::Egp },
+                code: if code { Code::A } else { Code::B },
+                inner: None,
+                net,
+                hidden: 0,
+            },
+        )
+}
+
+fn shape_value() -> impl Strategy<Value = Shape> {
+    (shape_leaf(), proptest::option::of(shape_leaf())).prop_map(|(mut outer, inner)| {
+        outer.inner = inner.map(Box::new);
+        outer
+    })
+}
+
+fn shape() -> Shape {
+    Shape {
+        n: 1,
+        s: "s".into(),
+        flag: true,
+        opt: None,
+        list: vec!["a".into()],
+        addr: None,
+        tags: vec![],
+        kind: Kind::Igp,
+        code: Code::A,
+        inner: None,
+        net: None,
+        hidden: 9,
+    }
+}
+
 fn decode_everything(lua: &Lua, v: &Value) {
+    check_fast_paths(lua, v, &shape(), Shape::eq);
+    check_fast_paths(lua, v, &Kind::Egp, Kind::eq);
+    check_fast_paths(lua, v, &Code::B, Code::eq);
     let net4: Ipv4Net = "192.0.2.0/24".parse().unwrap();
     let net6: Ipv6Net = "2001:db8::/32".parse().unwrap();
 
@@ -716,4 +883,35 @@ fn encoded_shapes() {
         Duration::from_millis(1500).encode(&lua).unwrap(),
     );
     insta::assert_snapshot!(out);
+}
+
+/// The fast paths do answer for the shapes hooks return (so the property above is not
+/// vacuous): a derived struct with nested fields, and one with an unchanged field.
+#[test]
+fn fast_paths_answer_for_encoded_values() {
+    let lua = Lua::new();
+    let mut value = shape();
+    value.addr = Some(IpAddr::from(Ipv4Addr::LOCALHOST));
+    value.inner = Some(Box::new(shape()));
+    value.net = Some("10.0.0.0/8".parse().unwrap());
+    let v = value.encode(&lua).unwrap();
+    let (decoded, prepared, eq) = fast_paths(&lua, &v, &value);
+    // Skipped fields decode as their default.
+    let mut expected = value.clone();
+    expected.hidden = 0;
+    if let Some(inner) = &mut expected.inner {
+        inner.hidden = 0;
+    }
+    assert_eq!(decoded, Some(expected.clone()));
+    // An update keeps the outer skipped field; `Option` fields are replaced whole.
+    expected.hidden = value.hidden;
+    assert_eq!(prepared, Some(expected));
+    // `raw_eq` is conservative for structs (the default: unsure).
+    assert!(!eq);
+    // Unchanged fields: `raw_eq` answers for what it knows.
+    let (_, _, eq) = fast_paths(&lua, &Value::Integer(7), &7u32);
+    assert!(eq);
+    let list = vec!["a".to_string(), "b".to_string()];
+    let (_, _, eq) = fast_paths(&lua, &list.encode(&lua).unwrap(), &list);
+    assert!(eq);
 }

@@ -68,6 +68,19 @@ pub fn push_arg<T: LuaEncode + ?Sized>(
         .map_err(|error| ArgEncodeError { arg: name, error })
 }
 
+/// Pushes one argument passed by reference (`&T`): a lazy table when `T` allows it
+/// (see `frrhook_codec::lazy`).
+#[inline]
+pub fn push_ref_arg<T: LuaEncode + ?Sized>(
+    cx: &RawCx<'_>,
+    name: &'static str,
+    value: &T,
+) -> Result<(), ArgEncodeError> {
+    value
+        .push_ref_arg(cx, name)
+        .map_err(|error| ArgEncodeError { arg: name, error })
+}
+
 /// Pushes one integer constant (FRR's `RM_*`).
 #[inline]
 pub fn push_const(cx: &RawCx<'_>, name: &'static str, value: i64) -> Result<(), ArgEncodeError> {
@@ -82,6 +95,21 @@ pub fn prepare_arg<T: LuaDecode>(
     returned: &Table,
     name: &'static str,
 ) -> Result<Option<T::Update>, DecodeError> {
+    // The fast path, on the Lua stack; anything it does not handle (including every
+    // error) goes through the `mlua::Value` path below.
+    let fast = crate::codec::raw::with_table(returned, |cx, idx| {
+        let at = cx.push_field_bytes(idx, name.as_bytes())?;
+        let r = if cx.is_nil(at) {
+            Some(None)
+        } else {
+            current.prepare_update_raw(cx, at).map(Some)
+        };
+        cx.pop(1);
+        r
+    });
+    if let Ok(Some(update)) = fast {
+        return Ok(update);
+    }
     let v: Value = crate::codec::raw::get_field(returned, name.as_bytes())
         .map_err(|e| DecodeError::invalid(e.to_string()).at_key(name))?;
     if v.is_nil() {

@@ -120,6 +120,7 @@ fn run_one<A: HookArgs>(
         .map_err(|e| e.clone().with_hook(chain.hook.name))?;
     let table = raw_call::call_checked(
         &ts.state.lua,
+        Some(&*ts.state.lazy),
         func,
         |cx| args.push_args(cx),
         &chain.limits,

@@ -25,6 +25,7 @@ pub mod cli;
 mod descriptor;
 mod dyn_call;
 mod error;
+mod lazy;
 mod limits;
 mod loader;
 mod lua_error;

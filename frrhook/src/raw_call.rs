@@ -9,6 +9,7 @@ use mlua::{Function, Lua, Table, Value, ffi};
 
 use crate::__private::ArgEncodeError;
 use crate::codec::raw::RawCx;
+use crate::lazy::LazyArgs;
 use crate::limits::Limits;
 use crate::{ErrorKind, HookError};
 
@@ -86,13 +87,14 @@ pub(crate) struct Failure {
 /// collected after a memory error, exactly one table returned.
 pub(crate) fn call_checked(
     lua: &Lua,
+    lazy: Option<&LazyArgs>,
     f: &RegistryFn,
     push: impl FnOnce(&RawCx<'_>) -> Result<i32, ArgEncodeError>,
     limits: &Limits,
     script: &str,
     line: Option<u32>,
 ) -> Result<Table, Failure> {
-    let (outcome, tripped) = call(lua, f, push, limits);
+    let (outcome, tripped) = call(lua, lazy, f, push, limits);
     let failed = |e: mlua::Error| {
         let error = crate::lua_error::convert(&e, script, tripped).or_line(line);
         let poisoned =
@@ -115,9 +117,11 @@ pub(crate) fn call_checked(
 
 /// Calls `f` with the arguments `push` puts on the stack, under `limits`, armed only
 /// while the function runs (never while arguments are pushed). Returns the outcome and
-/// the limit that tripped, if any.
+/// the limit that tripped, if any. With `lazy`, `&T` arguments may be lazy tables; they
+/// are ended (`LazyArgs::expire`) before this returns, on every path.
 fn call(
     lua: &Lua,
+    lazy: Option<&LazyArgs>,
     f: &RegistryFn,
     push: impl FnOnce(&RawCx<'_>) -> Result<i32, ArgEncodeError>,
     limits: &Limits,
@@ -135,16 +139,34 @@ fn call(
             ffi::lua_pushcfunction(state, message_handler);
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.index));
             let cx = RawCx::new(lua, state);
+            let (cx, mark) = match lazy {
+                Some(l) => (cx.with_lazy(l), l.mark()),
+                None => (cx, 0),
+            };
+            // Ends the lazy tables of this call and turns a table that could not be
+            // filled into an encoding error, whatever the script made of it.
+            let end = |outcome: Outcome| match lazy {
+                Some(l) => {
+                    l.expire(state, mark);
+                    match l.take_failure() {
+                        Some(m) => Outcome::Encode(m),
+                        None => outcome,
+                    }
+                }
+                None => outcome,
+            };
             let nargs = match push(&cx) {
                 Ok(n) => n,
                 Err(e) => {
                     ffi::lua_settop(state, top);
-                    return (Outcome::Encode(format!("argument `{}`: {}", e.arg, e.error)), None);
+                    let outcome = Outcome::Encode(format!("argument `{}`: {}", e.arg, e.error));
+                    return (end(outcome), None);
                 }
             };
             if ffi::lua_gettop(state) != top + 2 + nargs {
                 ffi::lua_settop(state, top);
-                return (Outcome::Encode("an argument encoder pushed the wrong number of values".into()), None);
+                let outcome = Outcome::Encode("an argument encoder pushed the wrong number of values".into());
+                return (end(outcome), None);
             }
             let armed = crate::limits::arm(lua, limits);
             let status = ffi::lua_pcall(state, nargs, ffi::LUA_MULTRET, top + 1);
@@ -157,9 +179,16 @@ fn call(
                 } else {
                     mlua::Error::RuntimeError(text)
                 };
-                return (Outcome::Failed(err), tripped);
+                return (end(Outcome::Failed(err)), tripped);
             }
             let nresults = ffi::lua_gettop(state) - top - 1;
+            if nresults == 1
+                && let Some(l) = lazy
+            {
+                // The script returned one of its lazy arguments as its result table:
+                // fill it, since results are read raw. (A failure is reported by `end`.)
+                let _ = l.fill(state, -1);
+            }
             let outcome = if nresults == 1 && ffi::lua_type(state, -1) == ffi::LUA_TTABLE {
                 match raw.pop_value() {
                     Value::Table(t) => Outcome::Table(t),
@@ -176,7 +205,7 @@ fn call(
                 })
             };
             ffi::lua_settop(state, top);
-            (outcome, tripped)
+            (end(outcome), tripped)
         }
     })
 }

@@ -1,6 +1,6 @@
 //! The tables a hook's chain returned, kept for reading results by name.
 
-use mlua::{Table, Value};
+use mlua::Table;
 
 use crate::codec::{DecodeError, LuaDecode};
 
@@ -64,10 +64,20 @@ impl ResultTables {
     /// function returned it, an error when it is there with the wrong shape.
     pub fn get<T: LuaDecode>(&self, name: &str) -> Result<Option<T>, DecodeError> {
         for t in self.tables.as_slice().iter().rev() {
-            let v: Value = crate::codec::raw::get_field(t, name.as_bytes())
-                .map_err(|e| DecodeError::invalid(e.to_string()).at_key(name))?;
-            if !v.is_nil() {
-                return T::decode(&v).map(Some).map_err(|e| e.at_key(name));
+            // Read on the Lua stack: no `mlua::Value` for the common shapes.
+            let found = crate::codec::raw::with_table(t, |cx, idx| {
+                let at = cx.push_field_bytes(idx, name.as_bytes())?;
+                let r = if cx.is_nil(at) {
+                    None
+                } else {
+                    Some(crate::codec::raw::decode_at::<T>(cx, at))
+                };
+                cx.pop(1);
+                r
+            })
+            .map_err(|e| DecodeError::invalid(e.to_string()).at_key(name))?;
+            if let Some(r) = found {
+                return r.map(Some).map_err(|e| e.at_key(name));
             }
         }
         Ok(None)

@@ -61,7 +61,8 @@ impl Sandbox {
 }
 
 const PRELUDE: &str = r#"
-local guard, stopped = ...
+local guard, stopped, lazy_next, lazy_rawget, lazy_rawset, lazy_rawlen, lazy_getmetatable,
+  force = ...
 local G = _G
 local pairs, ipairs, rawget, type, error, pcall = pairs, ipairs, rawget, type, error, pcall
 local raw_setmetatable = setmetatable
@@ -75,9 +76,14 @@ local function copy(t)
   for k, v in pairs(t) do c[k] = v end
   return c
 end
-local base = { "assert", "error", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget",
-  "rawlen", "rawset", "select", "tonumber", "tostring", "type", "xpcall", "getmetatable" }
+local base = { "assert", "error", "ipairs", "pairs", "pcall", "rawequal", "select",
+  "tonumber", "tostring", "type", "xpcall" }
+-- These fill a lazy argument table first (see lazy.rs), then do what Lua's do.
+local filling = { next = lazy_next, rawget = lazy_rawget, rawset = lazy_rawset,
+  rawlen = lazy_rawlen, getmetatable = lazy_getmetatable }
 local function safe_setmetatable(t, mt)
+  force(t)
+  force(mt)
   if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
     error("setmetatable: __gc finalizers are not allowed in hook scripts", 2)
   end
@@ -136,6 +142,7 @@ end
 return function(log, shared, extras)
   local env = {}
   for _, k in ipairs(base) do env[k] = G[k] end
+  for k, f in pairs(filling) do env[k] = f end
   env.setmetatable = safe_setmetatable
   env.xpcall = safe_xpcall
   env._VERSION = G._VERSION
@@ -161,6 +168,8 @@ end
 /// A Lua state prepared for hook scripts, with the function that makes environments.
 pub(crate) struct SandboxedLua {
     pub(crate) lua: Lua,
+    /// Lazy `&T` arguments (see `lazy.rs`); its metamethods point at this box.
+    pub(crate) lazy: Box<crate::lazy::LazyArgs>,
     make_env: mlua::Function,
     sandbox: Sandbox,
 }
@@ -181,12 +190,18 @@ impl SandboxedLua {
         let guard = unsafe { lua.create_c_function(crate::limits::guard_thread)? };
         // SAFETY: `limit_stopped` only pushes a boolean.
         let stopped = unsafe { lua.create_c_function(crate::limits::limit_stopped)? };
+        let (lazy, wrappers) = crate::lazy::LazyArgs::new(&lua)?;
+        let mut args = mlua::MultiValue::new();
+        args.push_back(Value::Function(guard));
+        args.push_back(Value::Function(stopped));
+        args.extend(wrappers.into_iter().map(Value::Function));
         let make_env = lua
             .load(PRELUDE)
             .set_name("=frrhook.sandbox")
-            .call::<mlua::Function>((guard, stopped))?;
+            .call::<mlua::Function>(args)?;
         Ok(SandboxedLua {
             lua,
+            lazy,
             make_env,
             sandbox: sandbox.clone(),
         })

@@ -336,12 +336,19 @@ impl Script {
             }
             Ok(i32::try_from(args.len()).unwrap_or(i32::MAX))
         };
-        let table =
-            raw_call::call_checked(&lf.state.lua, &lf.function, push, &limits, &name, lf.line)
-                .map_err(|f| {
-                    lf.poisoned |= f.poisoned;
-                    f.error.with_function(function)
-                })?;
+        let table = raw_call::call_checked(
+            &lf.state.lua,
+            None,
+            &lf.function,
+            push,
+            &limits,
+            &name,
+            lf.line,
+        )
+        .map_err(|f| {
+            lf.poisoned |= f.poisoned;
+            f.error.with_function(function)
+        })?;
         for i in 0..args.len() {
             if let Err(e) = args[i].prepare(&table) {
                 for a in args.iter_mut() {

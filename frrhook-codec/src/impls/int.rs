@@ -65,6 +65,14 @@ macro_rules! int_codec {
 
         impl LuaDecode for $t {
             crate::whole_value_update!();
+            #[inline]
+            fn decode_raw(cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> Option<Self> {
+                cx.exact_integer_at(idx).and_then(|i| <$t>::try_from(i).ok())
+            }
+            #[inline]
+            fn raw_eq(&self, cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> bool {
+                Self::decode_raw(cx, idx) == Some(*self)
+            }
             fn decode(value: &Value) -> Result<Self, DecodeError> {
                 let wide = integral(value, range_text::<$t>())?;
                 <$t>::try_from(wide).map_err(|_| range_error(range_text::<$t>(), found_text(value, wide)))

@@ -40,6 +40,9 @@ macro_rules! addr_codec {
 
         impl LuaDecode for $t {
             crate::whole_value_update!();
+            fn decode_raw(cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> Option<Self> {
+                std::str::from_utf8(cx.bytes_at(idx)?).ok()?.parse().ok()
+            }
             fn decode(value: &Value) -> Result<Self, DecodeError> {
                 match value {
                     Value::String(s) => with_text(s, |text| text.parse().ok()).ok_or_else(|| {

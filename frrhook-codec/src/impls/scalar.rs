@@ -20,6 +20,14 @@ impl LuaEncode for bool {
 
 impl LuaDecode for bool {
     crate::whole_value_update!();
+    #[inline]
+    fn decode_raw(cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> Option<Self> {
+        cx.bool_at(idx)
+    }
+    #[inline]
+    fn raw_eq(&self, cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> bool {
+        cx.bool_at(idx) == Some(*self)
+    }
     fn decode(value: &Value) -> Result<Self, DecodeError> {
         match value {
             Value::Boolean(b) => Ok(*b),
@@ -57,6 +65,16 @@ impl LuaEncode for String {
 
 impl LuaDecode for String {
     crate::whole_value_update!();
+    #[inline]
+    fn decode_raw(cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> Option<Self> {
+        std::str::from_utf8(cx.bytes_at(idx)?)
+            .ok()
+            .map(str::to_owned)
+    }
+    #[inline]
+    fn raw_eq(&self, cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> bool {
+        cx.bytes_at(idx) == Some(self.as_bytes())
+    }
     fn decode(value: &Value) -> Result<Self, DecodeError> {
         match value {
             Value::String(s) => match std::str::from_utf8(&s.as_bytes()) {

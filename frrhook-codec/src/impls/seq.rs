@@ -64,6 +64,39 @@ impl<T: LuaEncode> LuaEncode for Vec<T> {
 
 impl<T: LuaDecode> LuaDecode for Vec<T> {
     crate::whole_value_update!();
+    fn decode_raw(cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> Option<Self> {
+        if !cx.is_plain_table(idx) {
+            return None;
+        }
+        let _guard = crate::DepthGuard::enter().ok()?;
+        let n = cx.sequence_len(idx)?;
+        let mut out = Vec::with_capacity(n);
+        for i in 1..=n {
+            let at = cx.push_index(idx, i as i64)?;
+            // A nil here means the keys are not exactly 1..=n: the slow path says why.
+            let item = if cx.is_nil(at) {
+                None
+            } else {
+                T::decode_raw(cx, at).or_else(|| crate::raw::decode_slow::<T>(cx, at))
+            };
+            cx.pop(1);
+            out.push(item?);
+        }
+        Some(out)
+    }
+    fn raw_eq(&self, cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> bool {
+        if !cx.is_plain_table(idx) || cx.sequence_len(idx) != Some(self.len()) {
+            return false;
+        }
+        self.iter().enumerate().all(|(i, v)| {
+            let Some(at) = cx.push_index(idx, i as i64 + 1) else {
+                return false;
+            };
+            let same = !cx.is_nil(at) && v.raw_eq(cx, at);
+            cx.pop(1);
+            same
+        })
+    }
     fn decode(value: &Value) -> Result<Self, DecodeError> {
         decode_sequence(value)
     }

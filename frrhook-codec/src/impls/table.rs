@@ -17,13 +17,17 @@ use crate::value::{describe, format_number, type_name};
 /// allocate without bound.
 pub(crate) const MAX_HOLES: u64 = 1 << 16;
 
-/// `value` as a table, or `expected EXPECTED, got ...`.
+/// `value` as a table (a lazy table filled first, see [`crate::lazy`]), or
+/// `expected EXPECTED, got ...`.
 pub(crate) fn expect_table<'a>(
     value: &'a Value,
     expected: &'static str,
 ) -> Result<&'a Table, DecodeError> {
     match value {
-        Value::Table(t) => Ok(t),
+        Value::Table(t) => {
+            crate::lazy::force(t).map_err(lua_error)?;
+            Ok(t)
+        }
         other => Err(DecodeError::type_mismatch(expected, describe(other))),
     }
 }

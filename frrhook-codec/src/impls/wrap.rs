@@ -35,6 +35,21 @@ impl<T: LuaEncode> LuaEncode for Option<T> {
 
 impl<T: LuaDecode> LuaDecode for Option<T> {
     crate::whole_value_update!();
+    #[inline]
+    fn decode_raw(cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> Option<Self> {
+        if cx.is_nil(idx) {
+            Some(None)
+        } else {
+            T::decode_raw(cx, idx).map(Some)
+        }
+    }
+    #[inline]
+    fn raw_eq(&self, cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> bool {
+        match self {
+            None => cx.is_nil(idx),
+            Some(v) => !cx.is_nil(idx) && v.raw_eq(cx, idx),
+        }
+    }
     fn decode(value: &Value) -> Result<Self, DecodeError> {
         match value {
             Value::Nil => Ok(None),
@@ -80,6 +95,19 @@ impl<T: LuaDecode> LuaDecode for Box<T> {
     }
     fn apply_update(&mut self, update: Self::Update) -> Self::Update {
         (**self).apply_update(update)
+    }
+    fn decode_raw(cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> Option<Self> {
+        T::decode_raw(cx, idx).map(Box::new)
+    }
+    fn raw_eq(&self, cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> bool {
+        (**self).raw_eq(cx, idx)
+    }
+    fn prepare_update_raw(
+        &self,
+        cx: &crate::raw::RawCx<'_>,
+        idx: std::ffi::c_int,
+    ) -> Option<Self::Update> {
+        (**self).prepare_update_raw(cx, idx)
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         <T as LuaDecode>::lua_type(registry)

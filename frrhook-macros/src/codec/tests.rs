@@ -255,6 +255,6 @@ fn errors_come_with_fallback_impls() {
 fn lifetimes_derive_encode_only() {
     assert_eq!(
         impls(quote! { struct View<'a> { name: &'a str } }),
-        ["LuaEncode for View < 'a >"]
+        ["LuaEncode for View < 'a >", "LuaFields for View < 'a >"]
     );
 }

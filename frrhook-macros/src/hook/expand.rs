@@ -371,12 +371,11 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
     let count = h.args.len() + h.consts.len();
     let pushes = h.args.iter().map(|a| {
         let (ident, name) = (&a.ident, &a.lua_name);
-        let value = match a.mode {
-            Mode::Ref => quote!(self.#ident),
-            Mode::Mut => quote!(&*self.#ident),
-            Mode::Value => quote!(&self.#ident),
-        };
-        quote!(#krate::__private::push_arg(cx, #name, #value)?;)
+        match a.mode {
+            Mode::Ref => quote!(#krate::__private::push_ref_arg(cx, #name, self.#ident)?;),
+            Mode::Mut => quote!(#krate::__private::push_arg(cx, #name, &*self.#ident)?;),
+            Mode::Value => quote!(#krate::__private::push_arg(cx, #name, &self.#ident)?;),
+        }
     });
     let consts = h.consts.iter().map(|c| {
         let (name, value) = (&c.lua_name, proc_macro2::Literal::i64_unsuffixed(c.value));

@@ -34,12 +34,27 @@ pub(super) fn decode_impl(m: &Model) -> TokenStream {
                 fn apply_update(&mut self, __update: Self::Update) -> Self::Update {
                     #tr::apply_update(&mut self.0, __update)
                 }
+
+                fn prepare_update_raw(
+                    &self,
+                    __cx: &#k::raw::RawCx<'_>,
+                    __idx: ::core::ffi::c_int,
+                ) -> ::core::option::Option<Self::Update> {
+                    #tr::prepare_update_raw(&self.0, __cx, __idx)
+                }
             };
             quote! {
                 #update
 
                 fn decode(__value: &#k::mlua::Value) -> #ret_self {
                     #tr::decode(__value).map(Self)
+                }
+
+                fn decode_raw(
+                    __cx: &#k::raw::RawCx<'_>,
+                    __idx: ::core::ffi::c_int,
+                ) -> ::core::option::Option<Self> {
+                    #tr::decode_raw(__cx, __idx).map(Self)
                 }
 
                 #update_fns
@@ -50,7 +65,9 @@ pub(super) fn decode_impl(m: &Model) -> TokenStream {
                 Repr::String => unit_string_decode(k, variants),
                 Repr::Integer => unit_integer_decode(k, variants),
             };
-            whole_value(k, body)
+            let whole = whole_value(k, body);
+            let raw = unit_raw_decode(k, *repr, variants);
+            quote!(#whole #raw)
         }
         Shape::DataEnum { tag, variants } => whole_value(k, data_enum_decode(k, tag, variants)),
     };
@@ -167,6 +184,14 @@ fn whole_value(k: &syn::Path, decode_body: TokenStream) -> TokenStream {
             <Self as #k::LuaDecode>::decode(__value)
         }
 
+        fn prepare_update_raw(
+            &self,
+            __cx: &#k::raw::RawCx<'_>,
+            __idx: ::core::ffi::c_int,
+        ) -> ::core::option::Option<Self> {
+            <Self as #k::LuaDecode>::decode_raw(__cx, __idx)
+        }
+
         fn apply_update(&mut self, __update: Self) -> Self {
             ::core::mem::replace(self, __update)
         }
@@ -186,6 +211,9 @@ fn open_table(k: &syn::Path, guard: bool) -> TokenStream {
                 ));
             }
         };
+        #k::lazy::force(__table).map_err(|__e| {
+            #k::DecodeError::invalid(::std::string::ToString::to_string(&__e))
+        })?;
     };
     if !guard {
         return open;
@@ -289,6 +317,7 @@ fn struct_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
         let (ty, member) = (&f.ty, &f.member);
         quote_spanned!(f.span()=> #part.map(|__u| <#ty as #k::LuaDecode>::apply_update(&mut self.#member, __u)))
     });
+    let raw = struct_raw_decode(k, fields);
     let open = open_table(k, true);
     let span = update_span(live.iter().map(|f| &f.ty));
     let update = quote_spanned!(span=> type Update = (#(#updates,)*););
@@ -311,6 +340,153 @@ fn struct_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
         #decode
 
         #update_fns
+
+        #raw
+    }
+}
+
+/// The C-string literal of a key, or `None` for a key with a NUL byte (whose struct
+/// then has no raw fast path).
+fn c_key(key: &str) -> Option<proc_macro2::Literal> {
+    std::ffi::CString::new(key)
+        .ok()
+        .map(|k| proc_macro2::Literal::c_string(&k))
+}
+
+/// `decode_raw` and `prepare_update_raw` of a struct with named fields (at least one
+/// live): the fields read straight off the Lua stack. They answer `None`, and the
+/// `mlua::Value` path runs instead, for anything but a plain table whose fields all
+/// take the fast path: so they never need to build an error.
+fn struct_raw_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
+    let live: Vec<&Field> = fields.iter().filter(|f| !f.skip).collect();
+    let keys: Option<Vec<proc_macro2::Literal>> = live.iter().map(|f| c_key(&f.lua_name)).collect();
+    let Some(keys) = keys else {
+        return TokenStream::new();
+    };
+    let read =
+        |f: &Field, key: &proc_macro2::Literal, present: TokenStream, absent: TokenStream| {
+            let _ = f;
+            quote!({
+                let __at = __cx.push_field(__idx, #key)?;
+                let __r = if __cx.is_nil(__at) { #absent } else { #present };
+                __cx.pop(1);
+                __r?
+            })
+        };
+    let mut key_iter = keys.iter();
+    let inits: Vec<TokenStream> = fields
+        .iter()
+        .map(|f| {
+            let (ty, member) = (&f.ty, &f.member);
+            if f.skip {
+                let value = quote_spanned!(f.span()=> <#ty as #k::derive_support::FieldDefault>::field_default());
+                return quote!(#member: #value);
+            }
+            let key = key_iter.next().expect("one key per live field");
+            let absent = if f.optional {
+                quote!(::core::option::Option::Some(::core::option::Option::None))
+            } else {
+                match &f.default {
+                    Some(FieldDefault::Trait) => quote_spanned!(f.span()=> ::core::option::Option::Some(<#ty as #k::derive_support::FieldDefault>::field_default())),
+                    Some(FieldDefault::Function(path, span)) => quote_spanned! {*span=>
+                        ::core::option::Option::Some(<_ as #k::derive_support::DefaultFn<#ty>>::call_default(#path))
+                    },
+                    None => quote!(::core::option::Option::None),
+                }
+            };
+            let present = quote_spanned!(f.span()=> <#ty as #k::LuaDecode>::decode_raw(__cx, __at)
+                .or_else(|| __cx.value_at(__at).ok().and_then(|__v| <#ty as #k::LuaDecode>::decode(&__v).ok())));
+            let value = read(f, key, present, absent);
+            quote!(#member: #value)
+        })
+        .collect();
+    let prepares: Vec<TokenStream> = live
+        .iter()
+        .zip(&keys)
+        .map(|(f, key)| {
+            let (ty, member) = (&f.ty, &f.member);
+            // A field whose value is unchanged is left out of the update.
+            let present = quote_spanned!(f.span()=> if <#ty as #k::LuaDecode>::raw_eq(&self.#member, __cx, __at) {
+                ::core::option::Option::Some(::core::option::Option::None)
+            } else {
+                <#ty as #k::LuaDecode>::prepare_update_raw(&self.#member, __cx, __at)
+                    .or_else(|| __cx.value_at(__at).ok().and_then(|__v| <#ty as #k::LuaDecode>::prepare_update(&self.#member, &__v).ok()))
+                    .map(::core::option::Option::Some)
+            });
+            read(f, key, present, quote!(::core::option::Option::Some(::core::option::Option::None)))
+        })
+        .collect();
+    let span = update_span(live.iter().map(|f| &f.ty));
+    let prepare = quote_spanned! {span=>
+        fn prepare_update_raw(
+            &self,
+            __cx: &#k::raw::RawCx<'_>,
+            __idx: ::core::ffi::c_int,
+        ) -> ::core::option::Option<Self::Update> {
+            if !__cx.is_plain_table(__idx) {
+                return ::core::option::Option::None;
+            }
+            let __guard = #k::DepthGuard::enter().ok()?;
+            ::core::option::Option::Some((#(#prepares,)*))
+        }
+    };
+    quote! {
+        fn decode_raw(
+            __cx: &#k::raw::RawCx<'_>,
+            __idx: ::core::ffi::c_int,
+        ) -> ::core::option::Option<Self> {
+            if !__cx.is_plain_table(__idx) {
+                return ::core::option::Option::None;
+            }
+            let __guard = #k::DepthGuard::enter().ok()?;
+            ::core::option::Option::Some(Self { #(#inits,)* })
+        }
+
+        #prepare
+    }
+}
+
+/// `decode_raw` of a unit enum: its string or integer read off the stack.
+fn unit_raw_decode(k: &syn::Path, repr: Repr, variants: &[UnitVariant]) -> TokenStream {
+    let body = match repr {
+        Repr::String => {
+            let arms = variants.iter().map(|v| {
+                let (ident, bytes) = (
+                    &v.ident,
+                    syn::LitByteStr::new(v.lua_name.as_bytes(), Span::call_site()),
+                );
+                quote!(#bytes => ::core::option::Option::Some(Self::#ident))
+            });
+            quote! {
+                match __cx.bytes_at(__idx)? {
+                    #(#arms,)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+        Repr::Integer => {
+            let checks = variants.iter().map(|v| {
+                let (ident, value) = (&v.ident, int_value(v));
+                quote! {
+                    if __n == #value {
+                        return ::core::option::Option::Some(Self::#ident);
+                    }
+                }
+            });
+            quote! {
+                let __n = __cx.exact_integer_at(__idx)?;
+                #(#checks)*
+                ::core::option::Option::None
+            }
+        }
+    };
+    quote! {
+        fn decode_raw(
+            __cx: &#k::raw::RawCx<'_>,
+            __idx: ::core::ffi::c_int,
+        ) -> ::core::option::Option<Self> {
+            #body
+        }
     }
 }
 

@@ -102,27 +102,22 @@ fn push_raw_fn(m: &Model) -> TokenStream {
     let k = &m.krate;
     let body = match &m.shape {
         Shape::Struct(fields) => {
-            let live: Vec<&Field> = fields.iter().filter(|f| !f.skip).collect();
-            let n = live.len();
-            let sets = live.iter().map(|f| {
-                let (ty, member) = (&f.ty, &f.member);
-                match std::ffi::CString::new(f.lua_name.clone()) {
-                    Ok(key) => {
-                        let key = proc_macro2::Literal::c_string(&key);
-                        quote_spanned!(f.span()=> <#ty as #k::LuaEncode>::push_raw(&self.#member, __t.cx())?; __t.set(#key)?;)
-                    }
-                    Err(_) => {
-                        let key = proc_macro2::Literal::byte_string(f.lua_name.as_bytes());
-                        quote_spanned!(f.span()=> __t.cx().push_bytes(#key)?; <#ty as #k::LuaEncode>::push_raw(&self.#member, __t.cx())?; __t.set_pair()?;)
-                    }
+            let n = fields.iter().filter(|f| !f.skip).count();
+            return quote! {
+                fn push_raw(&self, __cx: &#k::raw::RawCx<'_>) -> #k::mlua::Result<()> {
+                    __cx.push_table(0, #n, |__t| #k::lazy::LuaFields::fill_fields(self, __t))
                 }
-            });
-            quote! {
-                __cx.push_table(0, #n, |__t| {
-                    #(#sets)*
-                    ::core::result::Result::Ok(())
-                })
-            }
+
+                fn push_ref_arg(
+                    &self,
+                    __cx: &#k::raw::RawCx<'_>,
+                    __name: &'static str,
+                ) -> #k::mlua::Result<()> {
+                    #[allow(unused_imports)]
+                    use #k::lazy::{PushEager as _, PushLazy as _};
+                    (&#k::lazy::LazyProbe(self)).push_ref_arg(__cx, __name)
+                }
+            };
         }
         Shape::Newtype(ty) => {
             quote_spanned!(span_of(ty)=> <#ty as #k::LuaEncode>::push_raw(&self.0, __cx))
@@ -181,5 +176,41 @@ fn encode_table<'a>(
         #tag
         #(#sets)*
         ::core::result::Result::Ok(#k::mlua::Value::Table(__table))
+    }
+}
+
+/// `impl LuaFields` for a struct with named fields: its fields set one by one on an
+/// existing table (what `push_raw` and lazy `&T` arguments use).
+pub(super) fn fields_impl(m: &Model) -> TokenStream {
+    let k = &m.krate;
+    let Shape::Struct(fields) = &m.shape else {
+        return TokenStream::new();
+    };
+    let sets = fields.iter().filter(|f| !f.skip).map(|f| {
+        let (ty, member) = (&f.ty, &f.member);
+        match std::ffi::CString::new(f.lua_name.clone()) {
+            Ok(key) => {
+                let key = proc_macro2::Literal::c_string(&key);
+                quote_spanned!(f.span()=> <#ty as #k::LuaEncode>::push_raw(&self.#member, __t.cx())?; __t.set(#key)?;)
+            }
+            Err(_) => {
+                let key = proc_macro2::Literal::byte_string(f.lua_name.as_bytes());
+                quote_spanned!(f.span()=> __t.cx().push_bytes(#key)?; <#ty as #k::LuaEncode>::push_raw(&self.#member, __t.cx())?; __t.set_pair()?;)
+            }
+        }
+    });
+    let header = super::impl_header_as(
+        m,
+        Direction::Encode,
+        &quote!(#k::lazy::LuaFields),
+        Vec::new(),
+    );
+    quote! {
+        #header {
+            fn fill_fields(&self, __t: &#k::raw::TableCx<'_, '_>) -> #k::mlua::Result<()> {
+                #(#sets)*
+                ::core::result::Result::Ok(())
+            }
+        }
     }
 }

@@ -19,12 +19,13 @@ mod lua_type;
 /// Both impls (or only `LuaEncode` for a type with lifetimes).
 pub(crate) fn expand(m: &Model) -> TokenStream {
     let encode = encode::encode_impl(m);
+    let fields = encode::fields_impl(m);
     let decode = if m.encode_only {
         TokenStream::new()
     } else {
         decode::decode_impl(m)
     };
-    quote!(#encode #decode)
+    quote!(#encode #fields #decode)
 }
 
 /// Impls that compile whatever the type is, emitted beside the errors of a failed
@@ -87,6 +88,17 @@ impl Direction {
 /// `impl<...> Trait for Name<...> where ...`, with `T: Trait` for each type parameter
 /// and the `extra` predicates.
 fn impl_header(m: &Model, dir: Direction, extra: Vec<WherePredicate>) -> TokenStream {
+    impl_header_as(m, dir, &dir.trait_path(&m.krate), extra)
+}
+
+/// `impl<..> TRAIT for Name<..> where T: <dir's trait>, ...`: a header whose type
+/// parameters are bounded by the codec trait of `dir` but that implements `implemented`.
+fn impl_header_as(
+    m: &Model,
+    dir: Direction,
+    implemented: &TokenStream,
+    extra: Vec<WherePredicate>,
+) -> TokenStream {
     let mut generics: Generics = m.generics.clone();
     let tr = dir.trait_path(&m.krate);
     let params: Vec<Ident> = generics.type_params().map(|p| p.ident.clone()).collect();
@@ -99,7 +111,7 @@ fn impl_header(m: &Model, dir: Direction, extra: Vec<WherePredicate>) -> TokenSt
     let name = &m.ident;
     quote! {
         #[automatically_derived]
-        impl #ig #tr for #name #tg #wc
+        impl #ig #implemented for #name #tg #wc
     }
 }
 

@@ -1,0 +1,177 @@
+//! Lazy tables: how a hook passes a `&T` argument without building its table unless the
+//! script reads it.
+//!
+//! A struct deriving `LuaCodec` implements [`LuaFields`]: it can set its fields on a
+//! table that already exists. When such a struct is also `Clone + 'static`, a hook
+//! passes it by reference as an *empty* table whose metatable fills every field on the
+//! first touch (read, write, `pairs`, `#`, `next`, `rawget`, ...) and then removes
+//! itself, leaving a plain table. A script that never looks at `peer` never pays for
+//! it. When the call ends, a table still untouched keeps a copy of the value, so a
+//! script that kept it sees exactly what it would have seen in a fresh table. The
+//! runtime (the [`LazySink`]) does the bookkeeping; decoders call [`force`] so that
+//! they never read a table that is still empty.
+//!
+//! Without a sink (a plain [`RawCx`]), `push_ref_arg` pushes the full table, as
+//! [`LuaEncode::push_raw`] does.
+//!
+//! ```
+//! use frrhook_codec::{LuaCodec, LuaEncode, raw::RawCx, mlua::{Lua, Value}};
+//!
+//! #[derive(Clone, LuaCodec)]
+//! #[lua(crate = "frrhook_codec")]
+//! struct Peer { remote_as: u32 }
+//!
+//! let lua = Lua::new();
+//! let v: Value = lua.exec_raw_lua(|raw| {
+//!     // SAFETY: `raw.state()` is the current stack of `lua`; no memory limit is set.
+//!     let cx = unsafe { RawCx::new(&lua, raw.state()) };
+//!     // No sink: the whole table is pushed.
+//!     Peer { remote_as: 3356 }.push_ref_arg(&cx, "peer").unwrap();
+//!     // SAFETY: the table is on top of the same stack.
+//!     unsafe { raw.pop_value() }
+//! });
+//! let t = v.as_table().unwrap();
+//! assert_eq!(t.raw_get::<u32>("remote_as").unwrap(), 3356);
+//! ```
+
+use std::ffi::c_void;
+
+use mlua::{Table, ffi};
+
+use crate::LuaEncode;
+use crate::raw::{RawCx, TableCx};
+
+/// A struct whose named fields can be set, one by one, on an existing table.
+/// `#[derive(LuaCodec)]` implements it for structs with named fields.
+pub trait LuaFields: LuaEncode {
+    /// Sets every field of `self` on `table` (fields that encode to nil stay absent).
+    fn fill_fields(&self, table: &TableCx<'_, '_>) -> mlua::Result<()>;
+}
+
+/// A value a lazy table is filled from: every `T: LuaFields + Clone + 'static`.
+pub trait LazySource {
+    /// Sets the fields on `table`.
+    fn fill(&self, table: &TableCx<'_, '_>) -> mlua::Result<()>;
+    /// An owned copy, kept by a table the script did not touch during its call.
+    fn snapshot(&self) -> Box<dyn LazySource>;
+}
+
+impl<T: LuaFields + Clone + 'static> LazySource for T {
+    fn fill(&self, table: &TableCx<'_, '_>) -> mlua::Result<()> {
+        self.fill_fields(table)
+    }
+    fn snapshot(&self) -> Box<dyn LazySource> {
+        Box::new(self.clone())
+    }
+}
+
+/// Where lazy tables are made: implemented by the hook runtime, attached to a
+/// [`RawCx`] with [`RawCx::with_lazy`].
+pub trait LazySink {
+    /// Pushes a lazy table for argument `name`, filled from `source` when first touched.
+    /// `source` is only borrowed for the call: the sink must take a
+    /// [`snapshot`](LazySource::snapshot) (or fill the table) before the call returns.
+    fn push_lazy(
+        &self,
+        cx: &RawCx<'_>,
+        name: &'static str,
+        source: &dyn LazySource,
+    ) -> mlua::Result<()>;
+}
+
+/// Selects how `#[derive(LuaCodec)]` pushes a `&T` argument: lazily when `T` is a
+/// [`LazySource`] ([`PushLazy`]), else the whole table ([`PushEager`], by auto-ref).
+#[doc(hidden)]
+pub struct LazyProbe<'a, T: ?Sized>(pub &'a T);
+
+/// See [`LazyProbe`].
+#[doc(hidden)]
+pub trait PushLazy {
+    /// Pushes a lazy table, or the full one without a sink.
+    fn push_ref_arg(&self, cx: &RawCx<'_>, name: &'static str) -> mlua::Result<()>;
+}
+impl<T: LazySource + LuaEncode> PushLazy for LazyProbe<'_, T> {
+    #[inline]
+    fn push_ref_arg(&self, cx: &RawCx<'_>, name: &'static str) -> mlua::Result<()> {
+        match cx.lazy_sink() {
+            Some(sink) => sink.push_lazy(cx, name, self.0),
+            None => self.0.push_raw(cx),
+        }
+    }
+}
+
+/// See [`LazyProbe`].
+#[doc(hidden)]
+pub trait PushEager {
+    /// Pushes the full table.
+    fn push_ref_arg(&self, cx: &RawCx<'_>, name: &'static str) -> mlua::Result<()>;
+}
+impl<T: LuaEncode + ?Sized> PushEager for &LazyProbe<'_, T> {
+    #[inline]
+    fn push_ref_arg(&self, cx: &RawCx<'_>, _name: &'static str) -> mlua::Result<()> {
+        self.0.push_raw(cx)
+    }
+}
+
+/// The key, in a lazy table's metatable, of the function that fills the table: what
+/// [`force`] calls.
+static FILL_KEY: u8 = 0;
+
+/// The light-userdata key under which a lazy table's metatable holds its fill function.
+pub fn fill_key() -> *const c_void {
+    std::ptr::from_ref(&FILL_KEY).cast()
+}
+
+/// Fills `table` if it is a lazy table still waiting for its fields (nothing otherwise):
+/// decoders call it before reading a table, so that they read what the script would.
+/// An error when the fields could not be encoded.
+///
+/// ```
+/// use frrhook_codec::{lazy::force, mlua::{Lua, Table}};
+/// let lua = Lua::new();
+/// let t: Table = lua.load("return { a = 1 }").eval().unwrap();
+/// force(&t).unwrap(); // a plain table: nothing to do
+/// ```
+pub fn force(table: &Table) -> mlua::Result<()> {
+    let Some(lua) = table.weak_lua().try_upgrade() else {
+        return Err(mlua::Error::CallbackDestructed);
+    };
+    lua.exec_raw_lua(|raw| {
+        let state = raw.state();
+        // SAFETY: `state` is the current stack of the table's Lua; four slots are
+        // reserved and the top is restored before returning. The fill function is
+        // called under `lua_pcall`, so its errors come back as a status.
+        unsafe {
+            if ffi::lua_checkstack(state, 4) == 0 {
+                return Err(mlua::Error::StackError);
+            }
+            let top = ffi::lua_gettop(state);
+            raw.push(table)?;
+            if ffi::lua_getmetatable(state, -1) == 0 {
+                ffi::lua_settop(state, top);
+                return Ok(());
+            }
+            if ffi::lua_rawgetp(state, -1, fill_key()) != ffi::LUA_TFUNCTION {
+                ffi::lua_settop(state, top);
+                return Ok(());
+            }
+            ffi::lua_pushvalue(state, top + 1);
+            let status = ffi::lua_pcall(state, 1, 0, 0);
+            let result = if status == ffi::LUA_OK {
+                Ok(())
+            } else {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(state, -1, &mut len);
+                let msg = if p.is_null() {
+                    "a lazy table could not be filled".to_string()
+                } else {
+                    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len))
+                        .into_owned()
+                };
+                Err(mlua::Error::RuntimeError(msg))
+            };
+            ffi::lua_settop(state, top);
+            result
+        }
+    })
+}

@@ -1,0 +1,71 @@
+-- Probes run on the `peer` argument of test.route_match, once through a hook (where
+-- `peer` is a lazy table) and once through `Script` (a table built in full): each
+-- returns { out = text } and the two texts must be equal.
+
+local function keys(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = tostring(k) end
+  table.sort(ks)
+  return table.concat(ks, ",")
+end
+
+function p_pairs(_, _, peer) return { out = keys(peer) } end
+function p_next(_, _, peer) return { out = tostring(next(peer) ~= nil) } end
+function p_next_all(_, _, peer)
+  local n, k = 0, next(peer)
+  while k ~= nil do n = n + 1; k = next(peer, k) end
+  return { out = tostring(n) }
+end
+function p_rawget(_, _, peer) return { out = tostring(rawget(peer, "remote_as")) } end
+function p_rawlen(_, _, peer) return { out = rawlen(peer) .. "/" .. #peer } end
+function p_getmetatable(_, _, peer) return { out = tostring(getmetatable(peer)) } end
+function p_setmetatable(_, _, peer)
+  setmetatable(peer, { __index = function() return "default" end })
+  return { out = peer.remote_as .. "/" .. peer.nope .. "/" .. tostring(getmetatable(peer) ~= nil) }
+end
+function p_write_first(_, _, peer)
+  peer.remote_as = 1
+  return { out = peer.remote_as .. "/" .. peer.local_as }
+end
+function p_nil_first(_, _, peer)
+  peer.local_as = nil
+  return { out = tostring(peer.local_as) .. "/" .. peer.remote_as .. "/" .. keys(peer) }
+end
+function p_new_key_first(_, _, peer)
+  peer.extra = "x"
+  return { out = keys(peer) }
+end
+function p_rawset_first(_, _, peer)
+  rawset(peer, "remote_as", 2)
+  return { out = peer.remote_as .. "/" .. keys(peer) }
+end
+function p_type(_, _, peer)
+  return { out = type(peer) .. "/" .. tostring(tostring(peer):match("^table: ") ~= nil) }
+end
+function p_nested(_, _, peer)
+  return { out = peer.stats.update_in .. "/" .. peer.remote_id.string .. "/" .. peer.state }
+end
+function p_ipairs(_, _, peer)
+  local n = 0
+  for _ in ipairs(peer) do n = n + 1 end
+  return { out = tostring(n) }
+end
+function p_as_key(_, _, peer)
+  local t = { [peer] = 1 }
+  return { out = tostring(t[peer]) .. "/" .. tostring(rawequal(peer, peer)) }
+end
+function p_concat_error(_, _, peer)
+  local ok, e = pcall(function() return peer .. "" end)
+  return { out = tostring(ok) .. ":" .. tostring(e):gsub("^[^:]*:%d+: ", "") }
+end
+function p_call_error(_, _, peer)
+  local ok, e = pcall(function() return peer() end)
+  return { out = tostring(ok) .. ":" .. tostring(e):gsub("^[^:]*:%d+: ", "") }
+end
+function p_table_lib(_, _, peer)
+  return { out = table.concat(peer, ",") .. "/" .. select("#", table.unpack(peer)) }
+end
+function p_coroutine(_, _, peer)
+  local co = coroutine.wrap(function() return peer.remote_as end)
+  return { out = tostring(co()) }
+end

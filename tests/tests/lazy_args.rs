@@ -1,0 +1,221 @@
+//! `&T` arguments reach scripts as lazy tables (`frrhook/src/lazy.rs`): a script cannot
+//! tell them from tables built in full, a table kept past its call shows the values of
+//! its own call, and a field that cannot be encoded fails the call cleanly.
+
+use std::path::PathBuf;
+
+use frrhook::{ErrorKind, Runtime, Script, args};
+use frrhook_tests::*;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts")
+}
+
+const PROBES: &[&str] = &[
+    "p_pairs",
+    "p_next",
+    "p_next_all",
+    "p_rawget",
+    "p_rawlen",
+    "p_getmetatable",
+    "p_setmetatable",
+    "p_write_first",
+    "p_nil_first",
+    "p_new_key_first",
+    "p_rawset_first",
+    "p_type",
+    "p_nested",
+    "p_ipairs",
+    "p_as_key",
+    "p_concat_error",
+    "p_call_error",
+    "p_table_lib",
+    "p_coroutine",
+];
+
+/// What `function` returns as `out` through the hook (lazy `peer`).
+fn through_hook(function: &str) -> String {
+    let rt = Runtime::new(dir());
+    rt.attach("test.route_match", "lazy_probes", function)
+        .unwrap();
+    let (p, mut a, peer) = sample_route();
+    let r = route_match(&rt, &p, &mut a, &peer).unwrap();
+    r.get::<String>("out").unwrap().expect("out")
+}
+
+/// What `function` returns as `out` through `Script`, whose arguments are built in full.
+fn through_script(function: &str) -> String {
+    let mut s = Script::new("lazy_probes").with_dir(dir());
+    s.load(function).unwrap();
+    let (p, mut a, peer) = sample_route();
+    s.call(
+        function,
+        args!(prefix = &p, attributes = &mut a, peer = &peer),
+    )
+    .unwrap();
+    s.get_result::<String>(function, "out")
+        .unwrap()
+        .expect("out")
+}
+
+#[test]
+fn a_script_cannot_tell_a_lazy_argument_from_a_full_table() {
+    for probe in PROBES {
+        let (lazy, full) = (through_hook(probe), through_script(probe));
+        assert_eq!(lazy, full, "{probe}");
+    }
+    // The probes look at what they claim to.
+    assert_eq!(
+        through_hook("p_pairs"),
+        "local_as,remote_as,remote_id,state,stats"
+    );
+    assert_eq!(
+        through_hook("p_nil_first"),
+        "nil/65001/remote_as,remote_id,state,stats"
+    );
+    assert_eq!(through_hook("p_nested"), "7/192.0.2.1/Established");
+}
+
+#[test]
+fn writing_to_a_lazy_argument_never_reaches_the_host() {
+    let rt = Runtime::new(dir());
+    rt.attach("test.route_match", "lazy_probes", "p_write_first")
+        .unwrap();
+    let (p, mut a, peer) = sample_route();
+    let before = peer.clone();
+    route_match(&rt, &p, &mut a, &peer).unwrap();
+    assert_eq!(peer, before);
+}
+
+const KEEPER: &str = r#"
+kept = nil
+function keep_untouched(_, _, peer)
+  if kept == nil then kept = peer; return { out = "kept" } end
+  return { out = kept.remote_as .. "/" .. kept.stats.update_in .. "/" .. peer.remote_as }
+end
+function keep_touched(_, _, peer)
+  if kept == nil then kept = peer; return { out = "kept " .. peer.remote_as } end
+  return { out = kept.remote_as .. "/" .. kept.stats.update_in .. "/" .. peer.remote_as }
+end
+"#;
+
+fn kept_then_read(function: &str) -> (String, String) {
+    let tmp = script_dir(&[("keeper", KEEPER)]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test.route_match", "keeper", function).unwrap();
+    let (p, mut a, mut peer) = sample_route();
+    let first = route_match(&rt, &p, &mut a, &peer).unwrap();
+    // A later route from another peer.
+    peer.remote_as = 65099;
+    peer.stats.update_in = 1000;
+    let second = route_match(&rt, &p, &mut a, &peer).unwrap();
+    (
+        first.get::<String>("out").unwrap().unwrap(),
+        second.get::<String>("out").unwrap().unwrap(),
+    )
+}
+
+#[test]
+fn a_kept_argument_shows_its_own_call_whether_it_was_read_or_not() {
+    // Untouched during its call: it keeps a copy, read only in the next call.
+    assert_eq!(
+        kept_then_read("keep_untouched"),
+        ("kept".to_string(), "65001/7/65099".to_string())
+    );
+    // Read during its call: a plain table from then on.
+    assert_eq!(
+        kept_then_read("keep_touched"),
+        ("kept 65001".to_string(), "65001/7/65099".to_string())
+    );
+}
+
+#[test]
+fn thousands_of_kept_arguments_keep_their_values() {
+    // More untouched tables than a state keeps copies of (4096): the rest are filled
+    // when their call ends. Every one must still show its own call's peer.
+    let tmp = script_dir(&[(
+        "hoarder",
+        r#"
+        kept = {}
+        function hoard(_, _, peer)
+          if peer.remote_as ~= 0 then kept[#kept + 1] = peer; return {} end
+          local bad = 0
+          for i, p in ipairs(kept) do
+            if p.remote_as ~= i or p.stats.update_in ~= i * 2 then bad = bad + 1 end
+          end
+          return { out = #kept .. " kept, " .. bad .. " wrong" }
+        end
+        "#,
+    )]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test.route_match", "hoarder", "hoard").unwrap();
+    let (p, mut a, mut peer) = sample_route();
+    for i in 1..=5000u32 {
+        peer.remote_as = i;
+        peer.stats.update_in = u64::from(i) * 2;
+        route_match(&rt, &p, &mut a, &peer).unwrap();
+    }
+    peer.remote_as = 0;
+    let r = route_match(&rt, &p, &mut a, &peer).unwrap();
+    assert_eq!(
+        r.get::<String>("out").unwrap().unwrap(),
+        "5000 kept, 0 wrong"
+    );
+}
+
+#[test]
+fn returning_an_untouched_argument_as_the_result_table_returns_its_fields() {
+    let tmp = script_dir(&[("ret", "function f(_, _, peer) return peer end")]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test.route_match", "ret", "f").unwrap();
+    let (p, mut a, peer) = sample_route();
+    let r = route_match(&rt, &p, &mut a, &peer).unwrap();
+    assert_eq!(r.action, None);
+    assert_eq!(r.get::<u32>("remote_as").unwrap(), Some(65001));
+    assert_eq!(r.get::<Peer>("nope").unwrap(), None);
+}
+
+#[test]
+fn a_field_that_cannot_be_encoded_fails_the_call_when_read() {
+    let tmp = script_dir(&[(
+        "reader",
+        r#"
+        function reads(_, attributes, peer)
+          attributes.metric = 99
+          return { attributes = attributes, x = peer.stats.update_in }
+        end
+        function catches(_, attributes, peer)
+          attributes.metric = 99
+          local ok = pcall(function() return peer.stats end)
+          return { attributes = attributes, caught = not ok }
+        end
+        function ignores(_, attributes, peer)
+          attributes.metric = 99
+          return { attributes = attributes }
+        end
+        "#,
+    )]);
+    let (p, a0, mut peer) = sample_route();
+    // u64::MAX does not fit in a Lua integer.
+    peer.stats.update_in = u64::MAX;
+    for function in ["reads", "catches"] {
+        let rt = Runtime::new(tmp.path());
+        rt.attach("test.route_match", "reader", function).unwrap();
+        let mut a = a0.clone();
+        let e = route_match(&rt, &p, &mut a, &peer).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Encode, "{function}: {e}");
+        assert!(e.message().contains("argument `peer`"), "{e}");
+        assert!(e.message().contains("does not fit in a Lua integer"), "{e}");
+        assert_eq!(
+            (e.hook(), e.script(), e.function()),
+            (Some("test.route_match"), Some("reader"), Some(function))
+        );
+        assert_eq!(a, a0, "{function}: attributes untouched");
+    }
+    // A script that never reads `peer` never needs it encoded.
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test.route_match", "reader", "ignores").unwrap();
+    let mut a = a0.clone();
+    route_match(&rt, &p, &mut a, &peer).unwrap();
+    assert_eq!(a.metric, 99);
+}
