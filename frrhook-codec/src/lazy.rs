@@ -44,21 +44,41 @@ use crate::raw::{RawCx, TableCx};
 /// A struct whose named fields can be set, one by one, on an existing table.
 /// `#[derive(LuaCodec)]` implements it for structs with named fields.
 pub trait LuaFields: LuaEncode {
-    /// Sets every field of `self` on `table` (fields that encode to nil stay absent).
+    /// How many fields there are (skipped fields do not count).
+    const FIELD_COUNT: usize;
+
+    /// Sets every field of `self` on `table`, a fresh table without a metatable
+    /// (fields that encode to nil stay absent).
     fn fill_fields(&self, table: &TableCx<'_, '_>) -> mlua::Result<()>;
+
+    /// The index (`0..FIELD_COUNT`) of the field whose Lua name is `key`.
+    fn field_index(key: &[u8]) -> Option<usize>;
+
+    /// Sets field `i` on `table` without metamethods (the table may have a metatable).
+    fn fill_field(&self, i: usize, table: &TableCx<'_, '_>) -> mlua::Result<()>;
 }
 
 /// A value a lazy table is filled from: every `T: LuaFields + Clone + 'static`.
 pub trait LazySource {
-    /// Sets the fields on `table`.
-    fn fill(&self, table: &TableCx<'_, '_>) -> mlua::Result<()>;
-    /// An owned copy, kept by a table the script did not touch during its call.
+    /// How many fields there are.
+    fn field_count(&self) -> usize;
+    /// The index of the field named `key`.
+    fn field_index(&self, key: &[u8]) -> Option<usize>;
+    /// Sets field `i` on `table`, without metamethods.
+    fn fill_field(&self, i: usize, table: &TableCx<'_, '_>) -> mlua::Result<()>;
+    /// An owned copy, kept by a table the script did not read in full during its call.
     fn snapshot(&self) -> Box<dyn LazySource>;
 }
 
 impl<T: LuaFields + Clone + 'static> LazySource for T {
-    fn fill(&self, table: &TableCx<'_, '_>) -> mlua::Result<()> {
-        self.fill_fields(table)
+    fn field_count(&self) -> usize {
+        T::FIELD_COUNT
+    }
+    fn field_index(&self, key: &[u8]) -> Option<usize> {
+        T::field_index(key)
+    }
+    fn fill_field(&self, i: usize, table: &TableCx<'_, '_>) -> mlua::Result<()> {
+        LuaFields::fill_field(self, i, table)
     }
     fn snapshot(&self) -> Box<dyn LazySource> {
         Box::new(self.clone())

@@ -201,11 +201,10 @@ impl<'a> RawCx<'a> {
     /// string is not converted).
     #[inline]
     pub fn exact_integer_at(&self, idx: c_int) -> Option<i64> {
-        // SAFETY: the type is checked first, so lua_tointegerx converts nothing.
+        // SAFETY: lua_isinteger is true only for a number of integer subtype, so
+        // lua_tointegerx converts nothing.
         unsafe {
-            if ffi::lua_type(self.state, idx) != ffi::LUA_TNUMBER
-                || ffi::lua_isinteger(self.state, idx) == 0
-            {
+            if ffi::lua_isinteger(self.state, idx) == 0 {
                 return None;
             }
             Some(ffi::lua_tointegerx(self.state, idx, std::ptr::null_mut()))
@@ -399,6 +398,39 @@ impl<'c, 'a> TableCx<'c, 'a> {
                 return Err(stack_error());
             }
             ffi::lua_setfield(self.cx.state, self.index, key.as_ptr());
+        }
+        Ok(())
+    }
+
+    /// Sets field `key` to the value on top without metamethods (for tables that may
+    /// have a metatable). An error, and nothing changes, if nothing was pushed.
+    #[inline]
+    pub fn set_raw(&self, key: &CStr) -> mlua::Result<()> {
+        self.cx.reserve(1)?;
+        // SAFETY: one slot reserved; the value sits above the table; the key is
+        // rotated under it and lua_rawset pops both.
+        unsafe {
+            if ffi::lua_gettop(self.cx.state) <= self.index {
+                return Err(stack_error());
+            }
+            ffi::lua_pushstring(self.cx.state, key.as_ptr());
+            ffi::lua_rotate(self.cx.state, -2, 1);
+            ffi::lua_rawset(self.cx.state, self.index);
+        }
+        Ok(())
+    }
+
+    /// [`set_raw`](Self::set_raw) for a key of any bytes.
+    pub fn set_raw_bytes(&self, key: &[u8]) -> mlua::Result<()> {
+        self.cx.reserve(1)?;
+        // SAFETY: as `set_raw`.
+        unsafe {
+            if ffi::lua_gettop(self.cx.state) <= self.index {
+                return Err(stack_error());
+            }
+            ffi::lua_pushlstring(self.cx.state, key.as_ptr().cast(), key.len());
+            ffi::lua_rotate(self.cx.state, -2, 1);
+            ffi::lua_rawset(self.cx.state, self.index);
         }
         Ok(())
     }

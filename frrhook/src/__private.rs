@@ -1,10 +1,9 @@
 //! The interface between `#[hook_point]`-generated code and the runtime. Not a public
 //! API: names and signatures here change without notice.
 
+use std::ffi::{CStr, c_int};
 use std::fmt;
 use std::marker::PhantomData;
-
-use mlua::{Table, Value};
 
 use crate::codec::raw::RawCx;
 use crate::codec::{DecodeError, LuaDecode, LuaEncode, LuaType, TypeRegistry};
@@ -34,6 +33,8 @@ pub trait HookArgs {
     type Results;
     /// For each `&mut` argument, the update that undoes a write-back.
     type Undo;
+    /// The declared results read so far in a chain: one `Option` per result.
+    type Partial;
 
     /// The hook's descriptor.
     fn descriptor() -> &'static HookDescriptor;
@@ -42,15 +43,29 @@ pub trait HookArgs {
     /// how many.
     fn push_args(&self, cx: &RawCx<'_>) -> Result<i32, ArgEncodeError>;
 
-    /// Writes back every `&mut` argument named in `returned`: all prepared first, then
-    /// all applied, so an error leaves every argument as it was. Returns the undo.
-    fn write_back(&mut self, returned: &Table) -> Result<Self::Undo, DecodeError>;
+    /// Writes back every `&mut` argument named in the returned table at stack index
+    /// `idx`: all prepared first, then all applied, so an error leaves every argument as
+    /// it was. Returns the undo.
+    fn write_back(&mut self, cx: &RawCx<'_>, idx: c_int) -> Result<Self::Undo, DecodeError>;
 
     /// Applies an undo returned by `write_back`.
     fn undo(&mut self, undo: Self::Undo);
 
-    /// Decodes the declared results from the returned tables.
-    fn results(returned: ResultTables) -> Result<Self::Results, DecodeError>;
+    /// Nothing read yet.
+    fn partial() -> Self::Partial;
+
+    /// Reads the declared results present in the returned table at `idx` into
+    /// `partial`, replacing what an earlier function of the chain returned. On error
+    /// `partial` may be half updated (the call fails anyway).
+    fn read_results(
+        partial: &mut Self::Partial,
+        cx: &RawCx<'_>,
+        idx: c_int,
+    ) -> Result<(), DecodeError>;
+
+    /// The results: what `partial` holds, defaults for the rest, and the tables for
+    /// reading undeclared keys.
+    fn results(partial: Self::Partial, returned: ResultTables) -> Self::Results;
 
     /// The results when nothing ran (nothing attached, or fail-open after an error).
     fn default_results() -> Self::Results;
@@ -88,46 +103,55 @@ pub fn push_const(cx: &RawCx<'_>, name: &'static str, value: i64) -> Result<(), 
         .map_err(|error| ArgEncodeError { arg: name, error })
 }
 
-/// Prepares the write-back of one `&mut` argument: `None` when `returned` does not name it.
+/// Prepares the write-back of one `&mut` argument from the returned table at stack index
+/// `idx`: `None` when the table does not name it, or names it with its current value.
 #[inline]
 pub fn prepare_arg<T: LuaDecode>(
     current: &T,
-    returned: &Table,
-    name: &'static str,
+    cx: &RawCx<'_>,
+    idx: c_int,
+    name: &'static CStr,
 ) -> Result<Option<T::Update>, DecodeError> {
-    // The fast path, on the Lua stack; anything it does not handle (including every
-    // error) goes through the `mlua::Value` path below.
-    let fast = crate::codec::raw::with_table(returned, |cx, idx| {
-        let at = cx.push_field_bytes(idx, name.as_bytes())?;
-        let r = if cx.is_nil(at) {
-            Some(None)
-        } else {
-            current.prepare_update_raw(cx, at).map(Some)
-        };
-        cx.pop(1);
-        r
-    });
-    if let Ok(Some(update)) = fast {
-        return Ok(update);
-    }
-    let v: Value = crate::codec::raw::get_field(returned, name.as_bytes())
-        .map_err(|e| DecodeError::invalid(e.to_string()).at_key(name))?;
-    if v.is_nil() {
-        return Ok(None);
-    }
-    current
-        .prepare_update(&v)
-        .map(Some)
-        .map_err(|e| e.at_key(name))
+    let key = || name.to_str().unwrap_or("?");
+    let Some(at) = cx.push_field(idx, name) else {
+        return Err(DecodeError::invalid("Lua stack exhausted").at_key(key()));
+    };
+    let r = if cx.is_nil(at) || current.raw_eq(cx, at) {
+        Ok(None)
+    } else {
+        match current.prepare_update_raw(cx, at) {
+            Some(update) => Ok(Some(update)),
+            // The slow path: other shapes, and every error.
+            None => cx
+                .value_at(at)
+                .map_err(|e| DecodeError::invalid(e.to_string()))
+                .and_then(|v| current.prepare_update(&v))
+                .map(Some),
+        }
+    };
+    cx.pop(1);
+    r.map_err(|e| e.at_key(key()))
 }
 
-/// Reads one declared result: the last table of the chain that has the key wins.
+/// Reads one declared result from the returned table at stack index `idx`: `None` when
+/// the table does not have it.
 #[inline]
-pub fn result<T: LuaDecode>(
-    returned: &ResultTables,
-    name: &'static str,
+pub fn read_result<T: LuaDecode>(
+    cx: &RawCx<'_>,
+    idx: c_int,
+    name: &'static CStr,
 ) -> Result<Option<T>, DecodeError> {
-    returned.get(name)
+    let key = || name.to_str().unwrap_or("?");
+    let Some(at) = cx.push_field(idx, name) else {
+        return Err(DecodeError::invalid("Lua stack exhausted").at_key(key()));
+    };
+    let r = if cx.is_nil(at) {
+        Ok(None)
+    } else {
+        crate::codec::raw::decode_at::<T>(cx, at).map(Some)
+    };
+    cx.pop(1);
+    r.map_err(|e| e.at_key(key()))
 }
 
 /// Runs the attached chain of `A`'s hook on `rt`. The generated call function has
@@ -223,11 +247,12 @@ impl<T: ?Sized> ProbeEncodeFallback for &Probe<T> {
 pub trait ProbeDecode<T> {
     /// `T`'s shape.
     fn decode_lua_type(&self, registry: &mut TypeRegistry) -> LuaType;
-    /// [`result`].
-    fn decode_result(
+    /// [`read_result`].
+    fn read_result(
         &self,
-        returned: &ResultTables,
-        name: &'static str,
+        cx: &RawCx<'_>,
+        idx: c_int,
+        name: &'static CStr,
     ) -> Result<Option<T>, DecodeError>;
 }
 impl<T: LuaDecode> ProbeDecode<T> for Probe<T> {
@@ -236,12 +261,13 @@ impl<T: LuaDecode> ProbeDecode<T> for Probe<T> {
         <T as LuaDecode>::lua_type(registry)
     }
     #[inline]
-    fn decode_result(
+    fn read_result(
         &self,
-        returned: &ResultTables,
-        name: &'static str,
+        cx: &RawCx<'_>,
+        idx: c_int,
+        name: &'static CStr,
     ) -> Result<Option<T>, DecodeError> {
-        result::<T>(returned, name)
+        read_result::<T>(cx, idx, name)
     }
 }
 /// Fallback of [`ProbeDecode`].
@@ -249,17 +275,23 @@ pub trait ProbeDecodeFallback<T> {
     /// Never called.
     fn decode_lua_type(&self, registry: &mut TypeRegistry) -> LuaType;
     /// Never called.
-    fn decode_result(
+    fn read_result(
         &self,
-        returned: &ResultTables,
-        name: &'static str,
+        cx: &RawCx<'_>,
+        idx: c_int,
+        name: &'static CStr,
     ) -> Result<Option<T>, DecodeError>;
 }
 impl<T> ProbeDecodeFallback<T> for &Probe<T> {
     fn decode_lua_type(&self, _: &mut TypeRegistry) -> LuaType {
         unreachable!("{UNREACHABLE}")
     }
-    fn decode_result(&self, _: &ResultTables, _: &'static str) -> Result<Option<T>, DecodeError> {
+    fn read_result(
+        &self,
+        _: &RawCx<'_>,
+        _: c_int,
+        _: &'static CStr,
+    ) -> Result<Option<T>, DecodeError> {
         unreachable!("{UNREACHABLE}")
     }
 }

@@ -2,7 +2,10 @@
 
 use std::time::Instant;
 
-use crate::__private::HookArgs;
+use std::ffi::c_int;
+
+use crate::__private::{ArgEncodeError, HookArgs};
+use crate::codec::raw::RawCx;
 use crate::raw_call;
 use crate::results::{OneOrMany, ResultTables};
 use crate::tls::{self, Chain, Entry, ThreadState};
@@ -63,10 +66,11 @@ fn run_chain<A: HookArgs>(
     args: &mut A,
 ) -> Result<A::Results, HookError> {
     let mut tables = ResultTables::default();
+    let mut partial = A::partial();
     let mut undos: OneOrMany<A::Undo> = OneOrMany::default();
     for entry in &chain.entries {
         let start = ts.timing.then(Instant::now);
-        let r = run_one(ts, chain, entry, args);
+        let r = run_one(ts, chain, entry, args, &mut partial);
         entry.stats.record(
             r.as_ref().err().map(HookError::kind),
             start.map(|s| s.elapsed()),
@@ -84,21 +88,33 @@ fn run_chain<A: HookArgs>(
             }
         }
     }
-    match A::results(tables) {
-        Ok(r) => Ok(r),
-        Err(e) => {
-            while let Some(u) = undos.pop() {
-                args.undo(u);
+    Ok(A::results(partial, tables))
+}
+
+/// The exchange of one hook call: the arguments pushed, then, on the returned table,
+/// the write-back and the declared results.
+struct HookExchange<'a, A: HookArgs> {
+    args: &'a mut A,
+    partial: &'a mut A::Partial,
+}
+
+impl<A: HookArgs> raw_call::Exchange for HookExchange<'_, A> {
+    type Out = Result<A::Undo, crate::codec::DecodeError>;
+
+    #[inline]
+    fn push(&mut self, cx: &RawCx<'_>) -> Result<i32, ArgEncodeError> {
+        self.args.push_args(cx)
+    }
+
+    #[inline]
+    fn read(&mut self, cx: &RawCx<'_>, idx: c_int) -> Self::Out {
+        let undo = self.args.write_back(cx, idx)?;
+        match A::read_results(self.partial, cx, idx) {
+            Ok(()) => Ok(undo),
+            Err(e) => {
+                self.args.undo(undo);
+                Err(e)
             }
-            let last = chain.entries.last();
-            let mut err = HookError::from_decode(e).with_hook(chain.hook.name);
-            if let Some(l) = last {
-                err = err
-                    .with_script(l.script.clone())
-                    .with_function(l.function.clone())
-                    .or_line(l.line);
-            }
-            Err(err)
         }
     }
 }
@@ -108,6 +124,7 @@ fn run_one<A: HookArgs>(
     chain: &Chain,
     entry: &Entry,
     args: &mut A,
+    partial: &mut A::Partial,
 ) -> Result<(mlua::Table, A::Undo), HookError> {
     let locate = |e: HookError| {
         e.with_hook(chain.hook.name)
@@ -118,11 +135,11 @@ fn run_one<A: HookArgs>(
         .func
         .as_ref()
         .map_err(|e| e.clone().with_hook(chain.hook.name))?;
-    let table = raw_call::call_checked(
+    let (table, read) = raw_call::call_checked(
         &ts.state.lua,
         Some(&*ts.state.lazy),
         func,
-        |cx| args.push_args(cx),
+        &mut HookExchange { args, partial },
         &chain.limits,
         &entry.script,
         entry.line,
@@ -133,8 +150,6 @@ fn run_one<A: HookArgs>(
         }
         locate(f.error)
     })?;
-    let undo = args
-        .write_back(&table)
-        .map_err(|e| locate(HookError::from_decode(e)).or_line(entry.line))?;
+    let undo = read.map_err(|e| locate(HookError::from_decode(e)).or_line(entry.line))?;
     Ok((table, undo))
 }

@@ -23,7 +23,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, c_int, c_void};
-use std::rc::Rc;
 
 use mlua::{Lua, ffi};
 
@@ -40,29 +39,64 @@ struct Live {
     /// before the call returns.
     source: *const (dyn LazySource + 'static),
     name: &'static str,
+    /// Bit `i`: field `i` was filled or assigned by the script.
+    touched: u64,
 }
 
-/// The copy an untouched table keeps after its call (a userdata's content).
-struct Kept {
-    inner: Option<KeptInner>,
-}
+/// The copy a table not read in full keeps after its call.
 struct KeptInner {
     source: Box<dyn LazySource>,
     name: &'static str,
-    _count: KeptCount,
+    touched: u64,
 }
 
-/// Counts the live [`Kept`] copies of a state.
-struct KeptCount(Rc<Cell<usize>>);
-impl KeptCount {
-    fn new(count: &Rc<Cell<usize>>) -> Self {
-        count.set(count.get() + 1);
-        KeptCount(count.clone())
-    }
+/// The fields `0..n` as a mask (all of them past 64: such tables are filled whole).
+fn all_fields(n: usize) -> u64 {
+    if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
 }
-impl Drop for KeptCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get().saturating_sub(1));
+
+/// Where a lazy table's bookkeeping lives.
+#[derive(Clone, Copy)]
+enum Entry {
+    /// `live[i]`.
+    Live(usize),
+    /// `kept[i]`.
+    Kept(usize),
+}
+
+/// The kept copies, by slot; a table's slot is `kept_by[table]` in Lua.
+#[derive(Default)]
+struct Slab {
+    slots: Vec<Option<KeptInner>>,
+    free: Vec<usize>,
+    /// Occupied slots.
+    used: usize,
+    /// Sweep when `used` reaches this.
+    next_sweep: usize,
+}
+
+impl Slab {
+    fn insert(&mut self, k: KeptInner) -> usize {
+        self.used += 1;
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i] = Some(k);
+                i
+            }
+            None => {
+                self.slots.push(Some(k));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    fn remove(&mut self, i: usize) {
+        if let Some(slot) = self.slots.get_mut(i)
+            && slot.take().is_some()
+        {
+            self.used -= 1;
+            self.free.push(i);
+        }
     }
 }
 
@@ -71,11 +105,11 @@ impl Drop for KeptCount {
 struct Refs {
     live_mt: c_int,
     expired_mt: c_int,
-    /// `table -> Kept userdata`, weak keys.
+    /// `table -> slot of its kept copy`, weak keys: the collector drops the entry of
+    /// a table it frees, and a sweep then frees the slot.
     kept_by: c_int,
     /// The lazy tables of the running call, by position (so `expire` can reach them).
     pinned: c_int,
-    kept_mt: c_int,
 }
 
 /// The lazy-argument machinery of one Lua state. Boxed: its address is an upvalue of
@@ -84,7 +118,7 @@ pub(crate) struct LazyArgs {
     lua: Lua,
     live: RefCell<Vec<Live>>,
     failed: RefCell<Option<String>>,
-    kept: Rc<Cell<usize>>,
+    kept: RefCell<Slab>,
     refs: Cell<Refs>,
     live_mt: Cell<*const c_void>,
     expired_mt: Cell<*const c_void>,
@@ -109,7 +143,7 @@ impl LazyArgs {
             lua: lua.clone(),
             live: RefCell::new(Vec::new()),
             failed: RefCell::new(None),
-            kept: Rc::new(Cell::new(0)),
+            kept: RefCell::new(Slab::default()),
             refs: Cell::new(Refs::default()),
             live_mt: Cell::new(std::ptr::null()),
             expired_mt: Cell::new(std::ptr::null()),
@@ -160,12 +194,6 @@ impl LazyArgs {
                 let kept_by = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
                 ffi::lua_createtable(state, 8, 0);
                 let pinned = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
-                ffi::lua_createtable(state, 0, 2);
-                ffi::lua_pushcfunction(state, drop_kept);
-                ffi::lua_setfield(state, -2, c"__gc".as_ptr());
-                ffi::lua_pushboolean(state, 0);
-                ffi::lua_setfield(state, -2, c"__metatable".as_ptr());
-                let kept_mt = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
                 this.live_mt.set(live_p);
                 this.expired_mt.set(expired_p);
                 this.refs.set(Refs {
@@ -173,7 +201,6 @@ impl LazyArgs {
                     expired_mt,
                     kept_by,
                     pinned,
-                    kept_mt,
                 });
                 let mut wrappers = Vec::with_capacity(SANDBOX_WRAPPERS.len());
                 for (_, f) in SANDBOX_WRAPPERS {
@@ -190,6 +217,13 @@ impl LazyArgs {
         Ok((this, wrappers))
     }
 
+    /// Whether any lazy table may exist in this state: one of a running call, or an
+    /// untouched one kept past its call (whose copy is alive).
+    #[inline]
+    pub(crate) fn any(&self) -> bool {
+        self.kept.borrow().used > 0 || !self.live.borrow().is_empty()
+    }
+
     /// Where the lazy tables of a call start: pass it to [`expire`](Self::expire).
     pub(crate) fn mark(&self) -> usize {
         self.live.borrow().len()
@@ -203,7 +237,7 @@ impl LazyArgs {
     /// Copies of untouched arguments alive in this state.
     #[cfg(test)]
     pub(crate) fn kept(&self) -> usize {
-        self.kept.get()
+        self.kept.borrow().used
     }
 
     /// Ends the lazy tables made since `mark`: each one the script never touched keeps
@@ -235,10 +269,13 @@ impl LazyArgs {
                 ffi::lua_rawgeti(state, pinned, pos);
                 let t = ffi::lua_gettop(state);
                 if self.is_live(state, t) {
-                    if self.kept.get() < MAX_KEPT {
+                    if self.room_to_keep(state) {
                         self.keep(state, t, entry);
                     } else {
-                        let _ = self.fill_from(state, t, &*entry.source, entry.name);
+                        let missing = !entry.touched & all_fields((*entry.source).field_count());
+                        let _ = self.fill_from(state, t, &*entry.source, missing, entry.name);
+                        ffi::lua_pushnil(state);
+                        ffi::lua_setmetatable(state, t);
                     }
                 }
                 ffi::lua_settop(state, t - 1);
@@ -262,110 +299,269 @@ impl LazyArgs {
         }
     }
 
-    /// Gives the untouched table at absolute index `t` a copy of its value.
+    /// Whether another copy may be kept, after freeing the slots of tables the collector
+    /// freed if it is time for a sweep.
+    unsafe fn room_to_keep(&self, state: *mut ffi::lua_State) -> bool {
+        let (used, next) = {
+            let k = self.kept.borrow();
+            (k.used, k.next_sweep)
+        };
+        if used >= next.max(256) || used >= MAX_KEPT {
+            // SAFETY: per `expire`'s contract.
+            unsafe { self.sweep(state) };
+        }
+        self.kept.borrow().used < MAX_KEPT
+    }
+
+    /// Frees the copies of tables the collector freed: those no longer in `kept_by`.
+    ///
+    /// # Safety
+    /// `state` is a thread of this state.
+    pub(crate) unsafe fn sweep(&self, state: *mut ffi::lua_State) {
+        let mut alive = vec![false; self.kept.borrow().slots.len()];
+        // SAFETY: three slots reserved; lua_next walks a table nothing changes meanwhile
+        // (no Lua code runs); the top is restored.
+        unsafe {
+            if ffi::lua_checkstack(state, 3) == 0 {
+                return;
+            }
+            let top = ffi::lua_gettop(state);
+            ffi::lua_rawgeti(
+                state,
+                ffi::LUA_REGISTRYINDEX,
+                self.refs.get().kept_by.into(),
+            );
+            ffi::lua_pushnil(state);
+            while ffi::lua_next(state, top + 1) != 0 {
+                if let Some(slot) =
+                    usize::try_from(ffi::lua_tointegerx(state, -1, std::ptr::null_mut()))
+                        .ok()
+                        .and_then(|i| alive.get_mut(i))
+                {
+                    *slot = true;
+                }
+                ffi::lua_settop(state, -2);
+            }
+            ffi::lua_settop(state, top);
+        }
+        let mut kept = self.kept.borrow_mut();
+        for (i, alive) in alive.into_iter().enumerate() {
+            if !alive {
+                kept.remove(i);
+            }
+        }
+        kept.next_sweep = (kept.used * 2).max(256);
+    }
+
+    /// Gives the table at absolute index `t`, not read in full, a copy of its value.
     unsafe fn keep(&self, state: *mut ffi::lua_State, t: c_int, entry: &Live) {
         let refs = self.refs.get();
-        // SAFETY: `entry.source` is still borrowed (see `expire`); the userdata is
-        // written before anything can collect it, and its metatable's `__gc` drops the
-        // copy exactly once (`Option::take`).
+        // SAFETY: `entry.source` is still borrowed (see `expire`); the stack is restored.
         unsafe {
             let copy = (*entry.source).snapshot();
-            let ud = ffi::lua_newuserdatauv(state, std::mem::size_of::<Kept>(), 0).cast::<Kept>();
-            ud.write(Kept {
-                inner: Some(KeptInner {
-                    source: copy,
-                    name: entry.name,
-                    _count: KeptCount::new(&self.kept),
-                }),
+            let slot = self.kept.borrow_mut().insert(KeptInner {
+                source: copy,
+                name: entry.name,
+                touched: entry.touched,
             });
-            ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, refs.kept_mt.into());
-            ffi::lua_setmetatable(state, -2);
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, refs.kept_by.into());
             ffi::lua_pushvalue(state, t);
-            ffi::lua_pushvalue(state, -3);
+            ffi::lua_pushinteger(state, slot as ffi::lua_Integer);
             ffi::lua_rawset(state, -3);
-            ffi::lua_settop(state, -3);
+            ffi::lua_settop(state, -2);
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, refs.expired_mt.into());
             ffi::lua_setmetatable(state, t);
         }
     }
 
-    /// Fills the table at `idx` if it is lazy (nothing otherwise). An error message
-    /// naming the argument when a field could not be encoded.
-    ///
-    /// # Safety
-    /// `state` is a thread of this state and `idx` a valid index.
-    pub(crate) unsafe fn fill(&self, state: *mut ffi::lua_State, idx: c_int) -> Result<(), String> {
-        // SAFETY: per the contract; the stack is restored on every path.
+    /// The bookkeeping of the lazy table at absolute index `t`, if it is one.
+    unsafe fn find(&self, state: *mut ffi::lua_State, t: c_int) -> Option<Entry> {
+        // SAFETY: `t` is a valid index (caller); at most 3 slots pushed, all popped.
         unsafe {
-            if ffi::lua_type(state, idx) != ffi::LUA_TTABLE {
-                return Ok(());
+            if ffi::lua_type(state, t) != ffi::LUA_TTABLE || ffi::lua_checkstack(state, 3) == 0 {
+                return None;
             }
-            let idx = ffi::lua_absindex(state, idx);
-            if ffi::lua_checkstack(state, 4) == 0 {
-                return Err("Lua stack exhausted".into());
-            }
-            if ffi::lua_getmetatable(state, idx) == 0 {
-                return Ok(());
+            if ffi::lua_getmetatable(state, t) == 0 {
+                return None;
             }
             let mt = ffi::lua_topointer(state, -1);
             ffi::lua_settop(state, -2);
             if mt == self.live_mt.get() {
-                let p = ffi::lua_topointer(state, idx);
-                let found = self
-                    .live
+                let p = ffi::lua_topointer(state, t);
+                self.live
                     .borrow()
                     .iter()
-                    .rev()
-                    .find(|l| l.table == p)
-                    .map(|l| (l.source, l.name));
-                match found {
-                    Some((source, name)) => self.fill_from(state, idx, &*source, name),
-                    None => Err("an argument table outlived its call".into()),
-                }
+                    .rposition(|l| l.table == p)
+                    .map(Entry::Live)
             } else if mt == self.expired_mt.get() {
-                let top = ffi::lua_gettop(state);
                 ffi::lua_rawgeti(
                     state,
                     ffi::LUA_REGISTRYINDEX,
                     self.refs.get().kept_by.into(),
                 );
-                ffi::lua_pushvalue(state, idx);
+                ffi::lua_pushvalue(state, t);
                 ffi::lua_rawget(state, -2);
-                let kept = ffi::lua_touserdata(state, -1).cast::<Kept>();
-                let result = match kept.as_ref().and_then(|k| k.inner.as_ref()) {
-                    // The userdata stays on the stack (alive) while the table is filled.
-                    Some(k) => self.fill_from(state, idx, &*k.source, k.name),
-                    None => Err("an argument table lost its value".into()),
-                };
-                // The table is plain now: its copy can go.
-                ffi::lua_pushvalue(state, idx);
-                ffi::lua_pushnil(state);
-                ffi::lua_rawset(state, top + 1);
-                ffi::lua_settop(state, top);
-                result
+                let mut ok = 0;
+                let slot = ffi::lua_tointegerx(state, -1, &mut ok);
+                ffi::lua_settop(state, -3);
+                let slot = usize::try_from(slot).ok().filter(|_| ok != 0)?;
+                self.kept
+                    .borrow()
+                    .slots
+                    .get(slot)?
+                    .as_ref()
+                    .map(|_| Entry::Kept(slot))
             } else {
-                Ok(())
+                None
             }
         }
     }
 
-    /// Removes the metatable of the table at absolute index `idx` and sets the fields of
-    /// `source` on it, with the memory cap off (as for every argument).
+    /// The source, touched mask and name of `entry`.
+    unsafe fn parts(&self, entry: Entry) -> (*const (dyn LazySource + 'static), u64, &'static str) {
+        match entry {
+            Entry::Live(i) => {
+                let live = self.live.borrow();
+                let l = &live[i];
+                (l.source, l.touched, l.name)
+            }
+            Entry::Kept(i) => {
+                let kept = self.kept.borrow();
+                let Some(k) = kept.slots[i].as_ref() else {
+                    unreachable!("`find` checked the slot");
+                };
+                // The box does not move while the slot is occupied (a slot is freed only
+                // by `add_touched` and `sweep`, never while a fill runs).
+                (&*k.source as *const dyn LazySource, k.touched, k.name)
+            }
+        }
+    }
+
+    unsafe fn set_touched(&self, entry: Entry, touched: u64) {
+        match entry {
+            Entry::Live(i) => self.live.borrow_mut()[i].touched = touched,
+            Entry::Kept(i) => {
+                if let Some(k) = self.kept.borrow_mut().slots[i].as_mut() {
+                    k.touched = touched;
+                }
+            }
+        }
+    }
+
+    /// Marks `add` touched in the table at `t`; once every field is, the table becomes
+    /// plain: no metatable, and no kept copy.
+    unsafe fn add_touched(&self, state: *mut ffi::lua_State, t: c_int, entry: Entry, add: u64) {
+        // SAFETY: per the callers' contracts; the stack is restored.
+        unsafe {
+            let (source, touched, _) = self.parts(entry);
+            let touched = touched | add;
+            self.set_touched(entry, touched);
+            if touched & all_fields((*source).field_count()) == all_fields((*source).field_count())
+            {
+                ffi::lua_pushnil(state);
+                ffi::lua_setmetatable(state, t);
+                if let Entry::Kept(i) = entry {
+                    // The copy is no longer needed.
+                    ffi::lua_rawgeti(
+                        state,
+                        ffi::LUA_REGISTRYINDEX,
+                        self.refs.get().kept_by.into(),
+                    );
+                    ffi::lua_pushvalue(state, t);
+                    ffi::lua_pushnil(state);
+                    ffi::lua_rawset(state, -3);
+                    ffi::lua_settop(state, -2);
+                    self.kept.borrow_mut().remove(i);
+                }
+            }
+        }
+    }
+
+    /// Fills every field of the table at `idx` the script has not touched, if it is
+    /// lazy (nothing otherwise): it is a plain table afterwards. An error message naming
+    /// the argument when a field could not be encoded.
+    ///
+    /// # Safety
+    /// `state` is a thread of this state and `idx` a valid index.
+    pub(crate) unsafe fn fill(&self, state: *mut ffi::lua_State, idx: c_int) -> Result<(), String> {
+        // SAFETY: per the contract.
+        unsafe {
+            let t = ffi::lua_absindex(state, idx);
+            let Some(entry) = self.find(state, t) else {
+                return Ok(());
+            };
+            let (source, touched, name) = self.parts(entry);
+            let missing = !touched & all_fields((*source).field_count());
+            self.fill_from(state, t, &*source, missing, name)?;
+            self.add_touched(state, t, entry, u64::MAX);
+            Ok(())
+        }
+    }
+
+    /// `t[key]` is about to be read (`claim` false) or assigned (`claim` true) in the
+    /// lazy table at absolute index `t`: fills that field first, unless the script
+    /// assigns it, and records it as touched.
+    unsafe fn touch(
+        &self,
+        state: *mut ffi::lua_State,
+        t: c_int,
+        key: c_int,
+        claim: bool,
+    ) -> Result<(), String> {
+        // SAFETY: per the callers (metamethods of ours, `t` and `key` valid).
+        unsafe {
+            let Some(entry) = self.find(state, t) else {
+                return Ok(());
+            };
+            let (source, touched, name) = self.parts(entry);
+            let count = (*source).field_count();
+            if count > 64 {
+                // Too many fields to track one by one: fill them all.
+                return self.fill(state, t);
+            }
+            let index = if ffi::lua_type(state, key) == ffi::LUA_TSTRING {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(state, key, &mut len);
+                (*source).field_index(std::slice::from_raw_parts(p.cast::<u8>(), len))
+            } else {
+                None
+            };
+            let Some(i) = index else {
+                return Ok(());
+            };
+            let bit = 1u64 << i;
+            if touched & bit != 0 {
+                return Ok(());
+            }
+            if !claim {
+                self.fill_from(state, t, &*source, bit, name)?;
+            }
+            self.add_touched(state, t, entry, bit);
+            Ok(())
+        }
+    }
+
+    /// Sets the fields in `which` of `source` on the table at absolute index `idx`,
+    /// without metamethods and with the memory cap off (as for every argument).
     unsafe fn fill_from(
         &self,
         state: *mut ffi::lua_State,
         idx: c_int,
         source: &dyn LazySource,
+        which: u64,
         name: &'static str,
     ) -> Result<(), String> {
+        let count = source.field_count();
         // SAFETY: `idx` is an absolute index of a table (caller). The fields are set on
         // the state mlua considers current (`main`), where `RawCx` may push values
         // through mlua; the table is moved there and the top restored.
         let result = unsafe {
-            ffi::lua_pushnil(state);
-            ffi::lua_setmetatable(state, idx);
-            let cap = self.lua.set_memory_limit(0).unwrap_or(0);
+            let armed = crate::limits::memory_armed();
+            let cap = if armed {
+                self.lua.set_memory_limit(0).unwrap_or(0)
+            } else {
+                0
+            };
             let result = self.lua.exec_raw_lua(|raw| {
                 let main = raw.state();
                 if ffi::lua_checkstack(main, 4) == 0 || ffi::lua_checkstack(state, 1) == 0 {
@@ -373,14 +569,26 @@ impl LazyArgs {
                 }
                 let top = ffi::lua_gettop(main);
                 ffi::lua_pushvalue(state, idx);
-                ffi::lua_xmove(state, main, 1);
+                if state != main {
+                    ffi::lua_xmove(state, main, 1);
+                }
                 let cx = RawCx::new(&self.lua, main);
                 let table = TableCx::existing(&cx, top + 1);
-                let r = source.fill(&table);
+                let mut r = Ok(());
+                for i in 0..count {
+                    if i >= 64 || which & (1u64 << i) != 0 {
+                        r = source.fill_field(i, &table);
+                        if r.is_err() {
+                            break;
+                        }
+                    }
+                }
                 ffi::lua_settop(main, top);
                 r
             });
-            let _ = self.lua.set_memory_limit(cap);
+            if armed {
+                let _ = self.lua.set_memory_limit(cap);
+            }
             result
         };
         result.map_err(|e| {
@@ -424,6 +632,7 @@ impl LazySink for LazyArgs {
                 table: ffi::lua_topointer(state, -1),
                 source,
                 name,
+                touched: 0,
             });
         }
         Ok(())
@@ -437,13 +646,13 @@ unsafe fn this<'a>(state: *mut ffi::lua_State) -> &'a LazyArgs {
     unsafe { &*ffi::lua_touserdata(state, ffi::lua_upvalueindex(1)).cast::<LazyArgs>() }
 }
 
-/// Fills the table at `idx` if it is lazy, or raises the fill's error.
-unsafe fn fill_or_raise(state: *mut ffi::lua_State, idx: c_int) {
+/// Raises `r`'s error, if any.
+unsafe fn raise_on_error(state: *mut ffi::lua_State, r: Result<(), String>) {
     // SAFETY: called from a C function of ours on `state`. No Rust value with a
     // destructor is alive when `lua_error` unwinds past this frame (the message is
     // pushed and dropped first).
     unsafe {
-        if let Err(msg) = this(state).fill(state, idx) {
+        if let Err(msg) = r {
             ffi::lua_pushlstring(state, msg.as_ptr().cast(), msg.len());
             drop(msg);
             ffi::lua_error(state);
@@ -451,22 +660,29 @@ unsafe fn fill_or_raise(state: *mut ffi::lua_State, idx: c_int) {
     }
 }
 
+/// Fills the table at `idx` if it is lazy, or raises the fill's error.
+unsafe fn fill_or_raise(state: *mut ffi::lua_State, idx: c_int) {
+    // SAFETY: as `raise_on_error`.
+    unsafe { raise_on_error(state, this(state).fill(state, idx)) }
+}
+
 unsafe extern "C-unwind" fn lazy_index(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: Lua calls `__index(t, k)` with the lazy table at 1.
+    // SAFETY: Lua calls `__index(t, k)` with the lazy table at 1 (absent key `k`).
     unsafe {
-        fill_or_raise(state, 1);
         ffi::lua_settop(state, 2);
+        raise_on_error(state, this(state).touch(state, 1, 2, false));
         ffi::lua_rawget(state, 1);
         1
     }
 }
 
 unsafe extern "C-unwind" fn lazy_newindex(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: Lua calls `__newindex(t, k, v)` with the lazy table at 1. `lua_rawset`
-    // raises for a nil or NaN key, as an assignment to a plain table does.
+    // SAFETY: Lua calls `__newindex(t, k, v)` with the lazy table at 1 (absent key
+    // `k`). `lua_rawset` raises for a nil or NaN key, as an assignment to a plain table
+    // does.
     unsafe {
-        fill_or_raise(state, 1);
         ffi::lua_settop(state, 3);
+        raise_on_error(state, this(state).touch(state, 1, 2, true));
         ffi::lua_rawset(state, 1);
         0
     }
@@ -494,18 +710,6 @@ unsafe extern "C-unwind" fn lazy_pairs(state: *mut ffi::lua_State) -> c_int {
         ffi::lua_pushvalue(state, 1);
         ffi::lua_pushnil(state);
         3
-    }
-}
-
-unsafe extern "C-unwind" fn drop_kept(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: `__gc` of a `Kept` userdata (the only values with this metatable, and
-    // scripts cannot reach them).
-    unsafe {
-        let kept = ffi::lua_touserdata(state, 1).cast::<Kept>();
-        if let Some(k) = kept.as_mut() {
-            drop(k.inner.take());
-        }
-        0
     }
 }
 
@@ -632,6 +836,15 @@ mod tests {
         });
     }
 
+    /// Collects garbage twice (so the weak table drops dead tables), then sweeps.
+    fn collect_and_sweep(sb: &SandboxedLua) {
+        sb.lua.gc_collect().unwrap();
+        sb.lua.gc_collect().unwrap();
+        // SAFETY: the current stack of the state.
+        sb.lua
+            .exec_raw_lua(|raw| unsafe { sb.lazy.sweep(raw.state()) });
+    }
+
     #[test]
     fn kept_copies_are_bounded_and_freed_with_their_tables() {
         let sb = SandboxedLua::new(&Sandbox::default()).unwrap();
@@ -650,17 +863,17 @@ mod tests {
             .unwrap();
         let n = MAX_KEPT as u64 + 100;
         assert_eq!(sum, n * (n + 1) / 2);
-        // Reading filled them: their copies are released at the next collection.
-        sb.lua.gc_collect().unwrap();
-        sb.lua.gc_collect().unwrap();
+        // Reading a table in full releases its copy at once.
         assert_eq!(sb.lazy.kept(), 0);
 
-        // Untouched tables dropped by the script: their copies go with them.
+        // Untouched tables dropped by the script: their copies go at the next sweep
+        // after the collector freed them, not before.
         call_keeping(&sb, &values[..10]);
         assert_eq!(sb.lazy.kept(), 10);
+        collect_and_sweep(&sb);
+        assert_eq!(sb.lazy.kept(), 10, "still referenced by `kept`");
         sb.lua.load("kept = {}").exec().unwrap();
-        sb.lua.gc_collect().unwrap();
-        sb.lua.gc_collect().unwrap();
+        collect_and_sweep(&sb);
         assert_eq!(sb.lazy.kept(), 0);
     }
 }

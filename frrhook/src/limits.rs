@@ -171,6 +171,14 @@ const IDLE: Frame = Frame {
 
 thread_local! {
     static FRAME: Cell<Frame> = const { Cell::new(IDLE) };
+    /// Whether a memory cap is armed on this thread (by `arm`).
+    static MEMORY_ARMED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a memory cap is armed on this thread: host code that allocates in Lua
+/// during a call (filling lazy argument tables) lifts it only then.
+pub(crate) fn memory_armed() -> bool {
+    MEMORY_ARMED.with(Cell::get)
 }
 
 /// The message of a stop, as the hook raises it (`lua_pushfstring` formats).
@@ -401,7 +409,8 @@ pub(crate) unsafe extern "C-unwind" fn guard_thread(state: *mut ffi::lua_State) 
 /// whether one tripped.
 pub(crate) struct Armed<'a> {
     lua: &'a Lua,
-    saved: Frame,
+    /// The frame to restore; `None` when nothing was armed (no limits, no hook left).
+    saved: Option<Frame>,
     hooked: bool,
     memory_set: bool,
 }
@@ -417,6 +426,21 @@ pub(crate) struct Armed<'a> {
 /// [`CHECK_EVERY`]): a call may be charged up to that many instructions more or less
 /// than it ran.
 pub(crate) fn arm<'a>(lua: &'a Lua, limits: &Limits) -> Armed<'a> {
+    if limits.instructions.is_none() && limits.deadline.is_none() && limits.memory.is_none() {
+        // No limits: nothing to arm, unless a call with limits left its hook installed
+        // (or this call is nested in an armed one).
+        // SAFETY: `lua.state()` is the main state of a live Lua; reading its hook is
+        // always allowed.
+        let hook_left = unsafe { ffi::lua_gethook(lua.state()) }.is_some();
+        if !hook_left && !FRAME.with(|f| f.get().active) {
+            return Armed {
+                lua,
+                saved: None,
+                hooked: false,
+                memory_set: false,
+            };
+        }
+    }
     let saved = FRAME.with(|f| f.get());
     let hooked = limits.instructions.is_some() || limits.deadline.is_some();
     let state = lua.state();
@@ -451,12 +475,17 @@ pub(crate) fn arm<'a>(lua: &'a Lua, limits: &Limits) -> Armed<'a> {
     // time.
     unsafe { install_hook(state, hooked, limits.deadline.is_some()) };
     let memory_set = match limits.memory {
-        Some(cap) => lua.set_memory_limit(cap).is_ok(),
+        Some(cap) => {
+            let set = lua.set_memory_limit(cap).is_ok();
+            MEMORY_ARMED.with(|m| m.set(set));
+            set
+        }
         None => false,
     };
+
     Armed {
         lua,
-        saved,
+        saved: Some(saved),
         hooked,
         memory_set,
     }
@@ -502,6 +531,8 @@ unsafe fn install_hook(state: *mut ffi::lua_State, on: bool, adaptive: bool) {
 impl Armed<'_> {
     /// Disarms and returns the limit that tripped, if any.
     pub(crate) fn finish(self) -> Option<ErrorKind> {
+        // Nothing armed: nothing can have tripped.
+        self.saved?;
         let tripped = FRAME.with(|f| f.get().tripped);
         drop(self);
         tripped
@@ -510,8 +541,12 @@ impl Armed<'_> {
 
 impl Drop for Armed<'_> {
     fn drop(&mut self) {
+        let Some(saved) = self.saved else {
+            return;
+        };
         if self.memory_set {
             let _ = self.lua.set_memory_limit(0);
+            MEMORY_ARMED.with(|m| m.set(false));
         }
         let state = self.lua.state();
         let frame = FRAME.with(|f| f.get());
@@ -529,12 +564,12 @@ impl Drop for Armed<'_> {
                 );
             }
         }
-        if self.saved.active && !self.hooked {
+        if saved.active && !self.hooked {
             // Nested arming (not done today): put the outer call's hook back.
             // SAFETY: as in `arm`.
-            unsafe { install_hook(state, true, self.saved.limits.deadline.is_some()) };
+            unsafe { install_hook(state, true, saved.limits.deadline.is_some()) };
         }
-        FRAME.with(|f| f.set(self.saved));
+        FRAME.with(|f| f.set(saved));
     }
 }
 

@@ -62,10 +62,21 @@ unsafe extern "C-unwind" fn message_handler(state: *mut ffi::lua_State) -> c_int
     }
 }
 
+/// What one call exchanges with the function: the arguments pushed before it runs, and
+/// what is read from the table it returned while that table is still on the stack.
+pub(crate) trait Exchange {
+    /// What `read` gives back.
+    type Out;
+    /// Pushes the arguments; returns how many.
+    fn push(&mut self, cx: &RawCx<'_>) -> Result<i32, ArgEncodeError>;
+    /// Reads the returned table at stack index `idx` (only after a call that succeeded).
+    fn read(&mut self, cx: &RawCx<'_>, idx: c_int) -> Self::Out;
+}
+
 /// How one raw call ended.
-enum Outcome {
-    /// The one table the function returned.
-    Table(Table),
+enum Outcome<R> {
+    /// The one table the function returned, and what was read from it.
+    Table(Table, R),
     /// It returned something else (the message says what).
     NotATable(String),
     /// An argument could not be encoded (the function did not run).
@@ -85,16 +96,16 @@ pub(crate) struct Failure {
 /// the stack, and checks the outcome the same way for hooks and for `Script`: errors
 /// converted with their line, a stop the script swallowed still a limit stop, memory
 /// collected after a memory error, exactly one table returned.
-pub(crate) fn call_checked(
+pub(crate) fn call_checked<X: Exchange>(
     lua: &Lua,
     lazy: Option<&LazyArgs>,
     f: &RegistryFn,
-    push: impl FnOnce(&RawCx<'_>) -> Result<i32, ArgEncodeError>,
+    exchange: &mut X,
     limits: &Limits,
     script: &str,
     line: Option<u32>,
-) -> Result<Table, Failure> {
-    let (outcome, tripped) = call(lua, lazy, f, push, limits);
+) -> Result<(Table, X::Out), Failure> {
+    let (outcome, tripped) = call(lua, lazy, f, exchange, limits);
     let failed = |e: mlua::Error| {
         let error = crate::lua_error::convert(&e, script, tripped).or_line(line);
         let poisoned =
@@ -111,7 +122,7 @@ pub(crate) fn call_checked(
         // A limit tripped but the script swallowed the error: still a limit stop.
         (_, Some(kind)) => Err(failed(crate::limits::swallowed(kind, limits))),
         (Outcome::NotATable(m), None) => Err(plain(ErrorKind::NotATable, m)),
-        (Outcome::Table(t), None) => Ok(t),
+        (Outcome::Table(t, r), None) => Ok((t, r)),
     }
 }
 
@@ -119,13 +130,13 @@ pub(crate) fn call_checked(
 /// while the function runs (never while arguments are pushed). Returns the outcome and
 /// the limit that tripped, if any. With `lazy`, `&T` arguments may be lazy tables; they
 /// are ended (`LazyArgs::expire`) before this returns, on every path.
-fn call(
+fn call<X: Exchange>(
     lua: &Lua,
     lazy: Option<&LazyArgs>,
     f: &RegistryFn,
-    push: impl FnOnce(&RawCx<'_>) -> Result<i32, ArgEncodeError>,
+    exchange: &mut X,
     limits: &Limits,
-) -> (Outcome, Option<ErrorKind>) {
+) -> (Outcome<X::Out>, Option<ErrorKind>) {
     lua.exec_raw_lua(|raw| {
         let state = raw.state();
         // SAFETY: everything below works on `state`, `lua`'s current stack, restores
@@ -143,30 +154,31 @@ fn call(
                 Some(l) => (cx.with_lazy(l), l.mark()),
                 None => (cx, 0),
             };
-            // Ends the lazy tables of this call and turns a table that could not be
-            // filled into an encoding error, whatever the script made of it.
-            let end = |outcome: Outcome| match lazy {
+            // Ends the lazy tables of this call; the error of a table that could not be
+            // filled, whatever the script made of it.
+            let end = || match lazy {
                 Some(l) => {
                     l.expire(state, mark);
-                    match l.take_failure() {
-                        Some(m) => Outcome::Encode(m),
-                        None => outcome,
-                    }
+                    l.take_failure()
                 }
+                None => None,
+            };
+            let end_with = |outcome: Outcome<X::Out>| match end() {
+                Some(m) => Outcome::Encode(m),
                 None => outcome,
             };
-            let nargs = match push(&cx) {
+            let nargs = match exchange.push(&cx) {
                 Ok(n) => n,
                 Err(e) => {
                     ffi::lua_settop(state, top);
                     let outcome = Outcome::Encode(format!("argument `{}`: {}", e.arg, e.error));
-                    return (end(outcome), None);
+                    return (end_with(outcome), None);
                 }
             };
             if ffi::lua_gettop(state) != top + 2 + nargs {
                 ffi::lua_settop(state, top);
                 let outcome = Outcome::Encode("an argument encoder pushed the wrong number of values".into());
-                return (end(outcome), None);
+                return (end_with(outcome), None);
             }
             let armed = crate::limits::arm(lua, limits);
             let status = ffi::lua_pcall(state, nargs, ffi::LUA_MULTRET, top + 1);
@@ -179,20 +191,29 @@ fn call(
                 } else {
                     mlua::Error::RuntimeError(text)
                 };
-                return (end(Outcome::Failed(err)), tripped);
+                return (end_with(Outcome::Failed(err)), tripped);
             }
             let nresults = ffi::lua_gettop(state) - top - 1;
-            if nresults == 1
-                && let Some(l) = lazy
-            {
+            let one_table = nresults == 1 && ffi::lua_type(state, -1) == ffi::LUA_TTABLE;
+            if one_table && let Some(l) = lazy.filter(|l| l.any()) {
                 // The script returned one of its lazy arguments as its result table:
                 // fill it, since results are read raw. (A failure is reported by `end`.)
                 let _ = l.fill(state, -1);
             }
-            let outcome = if nresults == 1 && ffi::lua_type(state, -1) == ffi::LUA_TTABLE {
-                match raw.pop_value() {
-                    Value::Table(t) => Outcome::Table(t),
-                    _ => Outcome::NotATable("the function did not return a table".into()),
+            if let Some(m) = end() {
+                ffi::lua_settop(state, top);
+                return (Outcome::Encode(m), tripped);
+            }
+            let outcome = if one_table {
+                if tripped.is_some() {
+                    // The call fails (a limit stopped it): read nothing, write nothing back.
+                    Outcome::NotATable(String::new())
+                } else {
+                    let read = exchange.read(&cx, ffi::lua_gettop(state));
+                    match raw.pop_value() {
+                        Value::Table(t) => Outcome::Table(t, read),
+                        _ => Outcome::NotATable("the function did not return a table".into()),
+                    }
                 }
             } else {
                 Outcome::NotATable(match nresults {
@@ -205,7 +226,7 @@ fn call(
                 })
             };
             ffi::lua_settop(state, top);
-            (end(outcome), tripped)
+            (outcome, tripped)
         }
     })
 }

@@ -5,7 +5,9 @@ use mlua::Table;
 use crate::codec::{DecodeError, LuaDecode};
 
 /// The tables returned by the functions of one call, in chain order. A key is read from
-/// the last table that has it, so later functions override earlier ones.
+/// the last table that has it, so later functions override earlier ones. (Declared
+/// results are decoded as each function returns; these tables serve the keys a hook did
+/// not declare.)
 ///
 /// Results are not kept from one call to the next: each call has its own.
 #[derive(Debug, Default, Clone)]

@@ -327,20 +327,11 @@ impl Script {
             .with_function(function)
         })?;
         lf.result = None;
-        let push = |cx: &RawCx<'_>| {
-            for a in args.iter() {
-                a.push(cx).map_err(|error| ArgEncodeError {
-                    arg: a.name(),
-                    error,
-                })?;
-            }
-            Ok(i32::try_from(args.len()).unwrap_or(i32::MAX))
-        };
-        let table = raw_call::call_checked(
+        let (table, ()) = raw_call::call_checked(
             &lf.state.lua,
             None,
             &lf.function,
-            push,
+            &mut PushArgs(&*args),
             &limits,
             &name,
             lf.line,
@@ -401,4 +392,22 @@ impl std::fmt::Debug for Script {
             .field("loaded", &loaded)
             .finish()
     }
+}
+
+/// The arguments of a [`Script::call`], pushed in order; nothing is read on the stack
+/// (write-back goes through the returned table).
+struct PushArgs<'a, 'b>(&'a [&'b mut dyn CallArg]);
+
+impl raw_call::Exchange for PushArgs<'_, '_> {
+    type Out = ();
+    fn push(&mut self, cx: &RawCx<'_>) -> Result<i32, ArgEncodeError> {
+        for a in self.0 {
+            a.push(cx).map_err(|error| ArgEncodeError {
+                arg: a.name(),
+                error,
+            })?;
+        }
+        Ok(i32::try_from(self.0.len()).unwrap_or(i32::MAX))
+    }
+    fn read(&mut self, _: &RawCx<'_>, _: std::ffi::c_int) {}
 }

@@ -69,3 +69,20 @@ function p_coroutine(_, _, peer)
   local co = coroutine.wrap(function() return peer.remote_as end)
   return { out = tostring(co()) }
 end
+-- Fields filled one by one: a mix of filled, assigned, cleared and untouched fields.
+function p_partial_then_pairs(_, _, peer)
+  local as = peer.remote_as
+  peer.local_as = nil
+  peer.state = "Idle"
+  return { out = as .. "/" .. keys(peer) .. "/" .. peer.state }
+end
+function p_read_clear_read(_, _, peer)
+  local before = peer.state
+  peer.state = nil
+  return { out = before .. "/" .. tostring(peer.state) .. "/" .. tostring(rawget(peer, "state")) }
+end
+function p_nested_identity(_, _, peer)
+  local s1, s2 = peer.stats, peer.stats
+  s1.update_in = 1
+  return { out = tostring(rawequal(s1, s2)) .. "/" .. peer.stats.update_in }
+end

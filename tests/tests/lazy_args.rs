@@ -31,6 +31,9 @@ const PROBES: &[&str] = &[
     "p_call_error",
     "p_table_lib",
     "p_coroutine",
+    "p_partial_then_pairs",
+    "p_read_clear_read",
+    "p_nested_identity",
 ];
 
 /// What `function` returns as `out` through the hook (lazy `peer`).
@@ -74,6 +77,12 @@ fn a_script_cannot_tell_a_lazy_argument_from_a_full_table() {
         "nil/65001/remote_as,remote_id,state,stats"
     );
     assert_eq!(through_hook("p_nested"), "7/192.0.2.1/Established");
+    assert_eq!(
+        through_hook("p_partial_then_pairs"),
+        "65001/remote_as,remote_id,state,stats/Idle"
+    );
+    assert_eq!(through_hook("p_read_clear_read"), "Established/nil/nil");
+    assert_eq!(through_hook("p_nested_identity"), "true/1");
 }
 
 #[test]

@@ -186,6 +186,28 @@ fn an_error_anywhere_in_a_chain_modifies_nothing() {
 }
 
 #[test]
+fn a_bad_result_fails_the_chain_where_it_was_returned() {
+    let dir = script_dir(&[
+        ("first", "function f(n) return { n = n + 1, tag = 42 } end"),
+        (
+            "second",
+            "function f(n)\n  return { n = n * 10, tag = 'fine' }\nend",
+        ),
+    ]);
+    let rt = Runtime::new(dir.path());
+    rt.attach("test.counter", "first", "f").unwrap();
+    rt.attach("test.counter", "second", "f").unwrap();
+    let mut n = 1;
+    let e = counter(&rt, &mut n).unwrap_err();
+    assert_eq!(n, 1, "the first function's write-back was undone");
+    assert_eq!(
+        (e.kind(), e.script(), e.function()),
+        (ErrorKind::Decode, Some("first"), Some("f"))
+    );
+    assert_eq!(e.message(), "tag: expected string, got integer (42)");
+}
+
+#[test]
 fn attach_errors_happen_at_attach_time() {
     let dir = script_dir(&[
         ("ok", "function f(n) return {} end"),

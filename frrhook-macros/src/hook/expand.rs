@@ -395,9 +395,11 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
         (
             quote!(()),
             quote! {
-                fn write_back(&mut self, _returned: &#krate::mlua::Table)
-                    -> ::core::result::Result<(), #krate::codec::DecodeError>
-                {
+                fn write_back(
+                    &mut self,
+                    _cx: &#krate::codec::raw::RawCx<'_>,
+                    _idx: ::core::ffi::c_int,
+                ) -> ::core::result::Result<(), #krate::codec::DecodeError> {
                     ::core::result::Result::Ok(())
                 }
             },
@@ -414,7 +416,8 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
             .collect();
         let prepares = muts.iter().zip(&slots).map(|((a, p), slot)| {
             let (ident, name) = (&a.ident, &a.lua_name);
-            quote!(let #slot = #krate::__private::prepare_arg::<#p>(&*self.#ident, returned, #name)?;)
+            let key = c_string(name);
+            quote!(let #slot = #krate::__private::prepare_arg::<#p>(&*self.#ident, cx, idx, #key)?;)
         });
         let applies = muts.iter().zip(&slots).map(|((a, _), slot)| {
             let ident = &a.ident;
@@ -431,9 +434,11 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
         (
             quote!((#(#updates,)*)),
             quote! {
-                fn write_back(&mut self, returned: &#krate::mlua::Table)
-                    -> ::core::result::Result<Self::Undo, #krate::codec::DecodeError>
-                {
+                fn write_back(
+                    &mut self,
+                    cx: &#krate::codec::raw::RawCx<'_>,
+                    idx: ::core::ffi::c_int,
+                ) -> ::core::result::Result<Self::Undo, #krate::codec::DecodeError> {
                     // Every update is prepared (and can fail) before any is applied.
                     #(#prepares)*
                     ::core::result::Result::Ok((#(#applies,)*))
@@ -448,9 +453,44 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
         )
     };
 
+    let partial_ty = partial_type(h);
+    let partial_value = if h.results.is_empty() {
+        TokenStream::new()
+    } else {
+        let nones = h
+            .results
+            .iter()
+            .map(|_| quote!(::core::option::Option::None));
+        quote!((#(#nones,)*))
+    };
+    let read_results = if h.results.is_empty() {
+        quote! {
+            let _ = (partial, cx, idx);
+            ::core::result::Result::Ok(())
+        }
+    } else {
+        let reads = h.results.iter().enumerate().map(|(i, r)| {
+            let (ty, key) = (decoded_type(r), c_string(&r.lua_name));
+            let i = syn::Index::from(i);
+            quote! {
+                if let ::core::option::Option::Some(v) =
+                    (&#krate::__private::Probe::<#ty>::new()).read_result(cx, idx, #key)?
+                {
+                    partial.#i = ::core::option::Option::Some(v);
+                }
+            }
+        });
+        quote! {
+            #[allow(unused_imports)]
+            use #krate::__private::{ProbeDecode as _, ProbeDecodeFallback as _};
+            #(#reads)*
+            ::core::result::Result::Ok(())
+        }
+    };
     quote! {
         type Results = #results_ident;
         type Undo = #undo_ty;
+        type Partial = #partial_ty;
 
         #[inline]
         fn descriptor() -> &'static #krate::HookDescriptor {
@@ -469,10 +509,20 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
 
         #undo
 
-        fn results(returned: #krate::ResultTables)
-            -> ::core::result::Result<#results_ident, #krate::codec::DecodeError>
-        {
-            #results_ident::__from_tables(returned)
+        fn partial() -> Self::Partial {
+            #partial_value
+        }
+
+        fn read_results(
+            partial: &mut Self::Partial,
+            cx: &#krate::codec::raw::RawCx<'_>,
+            idx: ::core::ffi::c_int,
+        ) -> ::core::result::Result<(), #krate::codec::DecodeError> {
+            #read_results
+        }
+
+        fn results(partial: Self::Partial, returned: #krate::ResultTables) -> #results_ident {
+            #results_ident::__from_parts(partial, returned)
         }
 
         #[inline]
@@ -536,20 +586,20 @@ fn results_items(h: &Hook, n: &Names) -> TokenStream {
             None => quote!(#ident: ::core::option::Option::None),
         }
     });
-    let decodes = h.results.iter().zip(&default_fns).map(|(r, f)| {
-        let (ident, name, ty) = (&r.ident, &r.lua_name, decoded_type(r));
-        let decode =
-            quote!((&#krate::__private::Probe::<#ty>::new()).decode_result(&tables, #name)?);
-        match f {
-            Some(f) => quote! {
-                #ident: match #decode {
-                    ::core::option::Option::Some(v) => v,
-                    ::core::option::Option::None => Self::#f(),
-                }
-            },
-            None => quote!(#ident: #decode),
-        }
-    });
+    let parts = h
+        .results
+        .iter()
+        .zip(&default_fns)
+        .enumerate()
+        .map(|(i, (r, f))| {
+            let ident = &r.ident;
+            let i = syn::Index::from(i);
+            match f {
+                Some(f) => quote!(#ident: partial.#i.unwrap_or_else(Self::#f)),
+                None => quote!(#ident: partial.#i),
+            }
+        });
+    let partial_ty = partial_type(h);
     let results_doc = name_doc(h, "Results of hook `", "`.");
     let fn_link = format!(
         " Returned by [`{}`]; each field is read from the returned key of the same name.",
@@ -593,15 +643,13 @@ fn results_items(h: &Hook, n: &Names) -> TokenStream {
                 }
             }
 
-            fn __from_tables(tables: #krate::ResultTables)
-                -> ::core::result::Result<Self, #krate::codec::DecodeError>
-            {
-                #[allow(unused_imports)]
-                use #krate::__private::{ProbeDecode as _, ProbeDecodeFallback as _};
-                ::core::result::Result::Ok(#results_ident {
-                    #(#decodes,)*
+            #[inline]
+            fn __from_parts(partial: #partial_ty, tables: #krate::ResultTables) -> Self {
+                let _ = &partial;
+                #results_ident {
+                    #(#parts,)*
                     __tables: tables,
-                })
+                }
             }
         }
 
@@ -616,6 +664,19 @@ fn results_items(h: &Hook, n: &Names) -> TokenStream {
             }
         }
     }
+}
+
+/// The results read so far in a chain: `(Option<T>, ...)`, one per declared result.
+fn partial_type(h: &Hook) -> TokenStream {
+    let types = h.results.iter().map(decoded_type);
+    quote!((#(::core::option::Option<#types>,)*))
+}
+
+/// `c"name"`: a key as the C string the raw reads take (names are Rust identifiers, so
+/// they hold no NUL).
+fn c_string(name: &str) -> proc_macro2::Literal {
+    let c = std::ffi::CString::new(name).unwrap_or_default();
+    proc_macro2::Literal::c_string(&c)
 }
 
 /// The type a result key decodes as: `T` for `Option<T>` without default, else the

@@ -413,7 +413,12 @@ fn struct_raw_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
                     .or_else(|| __cx.value_at(__at).ok().and_then(|__v| <#ty as #k::LuaDecode>::prepare_update(&self.#member, &__v).ok()))
                     .map(::core::option::Option::Some)
             });
-            read(f, key, present, quote!(::core::option::Option::Some(::core::option::Option::None)))
+            read(
+                f,
+                key,
+                present,
+                quote!(::core::option::Option::Some(::core::option::Option::None)),
+            )
         })
         .collect();
     let span = update_span(live.iter().map(|f| &f.ty));
