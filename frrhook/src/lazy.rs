@@ -224,6 +224,13 @@ impl LazyArgs {
         self.kept.borrow().used > 0 || !self.live.borrow().is_empty()
     }
 
+    /// Whether a call that started at `mark` made lazy tables, or a fill failed: whether
+    /// [`expire`](Self::expire) and [`take_failure`](Self::take_failure) have work.
+    #[inline]
+    pub(crate) fn busy_since(&self, mark: usize) -> bool {
+        self.live.borrow().len() > mark || self.failed.borrow().is_some()
+    }
+
     /// Where the lazy tables of a call start: pass it to [`expire`](Self::expire).
     pub(crate) fn mark(&self) -> usize {
         self.live.borrow().len()

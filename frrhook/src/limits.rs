@@ -426,12 +426,24 @@ pub(crate) struct Armed<'a> {
 /// [`CHECK_EVERY`]): a call may be charged up to that many instructions more or less
 /// than it ran.
 pub(crate) fn arm<'a>(lua: &'a Lua, limits: &Limits) -> Armed<'a> {
+    // SAFETY: `lua.state()` is the main state of a live Lua.
+    unsafe { arm_at(lua, lua.state(), limits) }
+}
+
+/// [`arm`] with `lua`'s main state at hand.
+///
+/// # Safety
+/// `state` is the state `lua.state()` gives.
+pub(crate) unsafe fn arm_at<'a>(
+    lua: &'a Lua,
+    state: *mut ffi::lua_State,
+    limits: &Limits,
+) -> Armed<'a> {
     if limits.instructions.is_none() && limits.deadline.is_none() && limits.memory.is_none() {
         // No limits: nothing to arm, unless a call with limits left its hook installed
         // (or this call is nested in an armed one).
-        // SAFETY: `lua.state()` is the main state of a live Lua; reading its hook is
-        // always allowed.
-        let hook_left = unsafe { ffi::lua_gethook(lua.state()) }.is_some();
+        // SAFETY: reading the hook of a live state is always allowed.
+        let hook_left = unsafe { ffi::lua_gethook(state) }.is_some();
         if !hook_left && !FRAME.with(|f| f.get().active) {
             return Armed {
                 lua,
@@ -443,7 +455,6 @@ pub(crate) fn arm<'a>(lua: &'a Lua, limits: &Limits) -> Armed<'a> {
     }
     let saved = FRAME.with(|f| f.get());
     let hooked = limits.instructions.is_some() || limits.deadline.is_some();
-    let state = lua.state();
     if hooked {
         let frame = Frame {
             active: true,

@@ -157,11 +157,11 @@ fn call<X: Exchange>(
             // Ends the lazy tables of this call; the error of a table that could not be
             // filled, whatever the script made of it.
             let end = || match lazy {
-                Some(l) => {
+                Some(l) if l.busy_since(mark) => {
                     l.expire(state, mark);
                     l.take_failure()
                 }
-                None => None,
+                _ => None,
             };
             let end_with = |outcome: Outcome<X::Out>| match end() {
                 Some(m) => Outcome::Encode(m),
@@ -180,7 +180,8 @@ fn call<X: Exchange>(
                 let outcome = Outcome::Encode("an argument encoder pushed the wrong number of values".into());
                 return (end_with(outcome), None);
             }
-            let armed = crate::limits::arm(lua, limits);
+            // `state` is the stack `lua.state()` gives.
+            let armed = crate::limits::arm_at(lua, state, limits);
             let status = ffi::lua_pcall(state, nargs, ffi::LUA_MULTRET, top + 1);
             let tripped = armed.finish();
             if status != ffi::LUA_OK {
