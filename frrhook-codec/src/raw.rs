@@ -309,6 +309,38 @@ impl<'a> RawCx<'a> {
         }
     }
 
+    /// Calls `f(cx, key, value)` with the stack indices of each entry of the table at
+    /// `idx`, in `lua_next` order, until `f` returns `false`; returns whether every
+    /// entry was visited. `f` may push values (they are popped after it returns) but must
+    /// not change the table. `false` also when `idx` is not a table or the stack is full.
+    pub fn for_each_entry(
+        &self,
+        idx: c_int,
+        mut f: impl FnMut(&Self, c_int, c_int) -> bool,
+    ) -> bool {
+        // SAFETY: the type is checked; lua_next walks a table that `f` does not change
+        // (its contract: it only reads), with the key restored on top before each step.
+        unsafe {
+            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
+                || ffi::lua_checkstack(self.state, 3) == 0
+            {
+                return false;
+            }
+            let idx = ffi::lua_absindex(self.state, idx);
+            let key = ffi::lua_gettop(self.state) + 1;
+            ffi::lua_pushnil(self.state);
+            while ffi::lua_next(self.state, idx) != 0 {
+                let go_on = f(self, key, key + 1);
+                if !go_on {
+                    ffi::lua_settop(self.state, key - 1);
+                    return false;
+                }
+                ffi::lua_settop(self.state, key);
+            }
+            true
+        }
+    }
+
     /// The number of entries of the table at `idx` when it is exactly a sequence
     /// `1..=n` (every key an integer of that range, none missing), else `None`.
     pub fn sequence_len(&self, idx: c_int) -> Option<usize> {

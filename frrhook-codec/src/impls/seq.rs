@@ -85,17 +85,22 @@ impl<T: LuaDecode> LuaDecode for Vec<T> {
         Some(out)
     }
     fn raw_eq(&self, cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> bool {
-        if !cx.is_plain_table(idx) || cx.sequence_len(idx) != Some(self.len()) {
+        if !cx.is_plain_table(idx) {
             return false;
         }
-        self.iter().enumerate().all(|(i, v)| {
-            let Some(at) = cx.push_index(idx, i as i64 + 1) else {
-                return false;
-            };
-            let same = !cx.is_nil(at) && v.raw_eq(cx, at);
-            cx.pop(1);
-            same
-        })
+        // One pass: as many entries as elements, each at a key 1..=len (distinct keys,
+        // so every index is there) with an equal value.
+        let mut count = 0usize;
+        let all = cx.for_each_entry(idx, |cx, key, value| {
+            count += 1;
+            match cx.exact_integer_at(key) {
+                Some(i) if i >= 1 && (i as u64) <= self.len() as u64 => {
+                    self[(i - 1) as usize].raw_eq(cx, value)
+                }
+                _ => false,
+            }
+        });
+        all && count == self.len()
     }
     fn decode(value: &Value) -> Result<Self, DecodeError> {
         decode_sequence(value)

@@ -73,8 +73,8 @@ pub fn group_config<'c, M: Measurement>(
     name: &str,
 ) -> BenchmarkGroup<'c, M> {
     let mut g = c.benchmark_group(name);
-    g.measurement_time(Duration::from_secs(3))
+    g.measurement_time(Duration::from_secs(6))
         .warm_up_time(Duration::from_secs(1))
-        .sample_size(30);
+        .sample_size(50);
     g
 }

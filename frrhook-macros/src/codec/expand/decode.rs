@@ -400,27 +400,31 @@ fn struct_raw_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
             quote!(#member: #value)
         })
         .collect();
-    let prepares: Vec<TokenStream> = live
+    // `prepare_update_raw` walks the table once (`lua_next`) and dispatches on the key:
+    // a field whose value is unchanged is left out of the update, as is an absent one.
+    let arms: Vec<TokenStream> = live
         .iter()
-        .zip(&keys)
-        .map(|(f, key)| {
+        .enumerate()
+        .map(|(i, f)| {
             let (ty, member) = (&f.ty, &f.member);
-            // A field whose value is unchanged is left out of the update.
-            let present = quote_spanned!(f.span()=> if <#ty as #k::LuaDecode>::raw_eq(&self.#member, __cx, __at) {
+            let key = proc_macro2::Literal::byte_string(f.lua_name.as_bytes());
+            let slot = syn::Index::from(i);
+            let update = quote_spanned!(f.span()=> if <#ty as #k::LuaDecode>::raw_eq(&self.#member, __cx, __at) {
                 ::core::option::Option::Some(::core::option::Option::None)
             } else {
                 <#ty as #k::LuaDecode>::prepare_update_raw(&self.#member, __cx, __at)
                     .or_else(|| __cx.value_at(__at).ok().and_then(|__v| <#ty as #k::LuaDecode>::prepare_update(&self.#member, &__v).ok()))
                     .map(::core::option::Option::Some)
             });
-            read(
-                f,
-                key,
-                present,
-                quote!(::core::option::Option::Some(::core::option::Option::None)),
-            )
+            quote! {
+                #key => match #update {
+                    ::core::option::Option::Some(__u) => __update.#slot = __u,
+                    ::core::option::Option::None => return false,
+                },
+            }
         })
         .collect();
+    let nones = live.iter().map(|_| quote!(::core::option::Option::None));
     let span = update_span(live.iter().map(|f| &f.ty));
     let prepare = quote_spanned! {span=>
         fn prepare_update_raw(
@@ -432,7 +436,19 @@ fn struct_raw_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
                 return ::core::option::Option::None;
             }
             let __guard = #k::DepthGuard::enter().ok()?;
-            ::core::option::Option::Some((#(#prepares,)*))
+            let mut __update: Self::Update = (#(#nones,)*);
+            let __complete = __cx.for_each_entry(__idx, |__cx, __key, __at| {
+                // Keys that are not strings, and strings that name no field, are ignored.
+                let ::core::option::Option::Some(__name) = __cx.bytes_at(__key) else {
+                    return true;
+                };
+                match __name {
+                    #(#arms)*
+                    _ => {}
+                }
+                true
+            });
+            __complete.then_some(__update)
         }
     };
     quote! {
@@ -491,6 +507,11 @@ fn unit_raw_decode(k: &syn::Path, repr: Repr, variants: &[UnitVariant]) -> Token
             __idx: ::core::ffi::c_int,
         ) -> ::core::option::Option<Self> {
             #body
+        }
+
+        fn raw_eq(&self, __cx: &#k::raw::RawCx<'_>, __idx: ::core::ffi::c_int) -> bool {
+            <Self as #k::LuaDecode>::decode_raw(__cx, __idx)
+                .is_some_and(|__v| ::core::mem::discriminant(&__v) == ::core::mem::discriminant(self))
         }
     }
 }
