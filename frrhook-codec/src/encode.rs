@@ -6,7 +6,8 @@ use crate::{LuaType, TypeRegistry};
 ///
 /// `encode` builds a fresh Lua value every time; a script may keep it, change it or
 /// return it, and nothing it does reaches the Rust value unless the value was passed as
-/// `&mut T` and named in the returned table.
+/// `&mut T` and named in the returned table. (A hook may pass a `&T` argument as a lazy
+/// table instead, filled as the script reads it: see [`crate::lazy`].)
 ///
 /// Implement it with `#[derive(LuaCodec)]`; by hand only for shapes the derive cannot
 /// express.
