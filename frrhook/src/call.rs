@@ -3,6 +3,9 @@
 use std::time::Instant;
 
 use std::ffi::c_int;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
 use crate::__private::{ArgEncodeError, HookArgs};
 use crate::codec::raw::RawCx;
@@ -54,8 +57,66 @@ fn fail<A: HookArgs>(policy: ErrorPolicy, e: HookError) -> Result<A::Results, Ho
     match policy {
         ErrorPolicy::FailClosed => Err(e),
         ErrorPolicy::Defaults => {
-            tracing::warn!(target: "frrhook::call", error = %e, "hook failed; using default results");
+            let pace = &A::descriptor().warnings;
+            if let Some(suppressed) = pace.admit(Instant::now()) {
+                tracing::warn!(
+                    target: "frrhook::call",
+                    error = %e,
+                    suppressed,
+                    "hook failed; using default results"
+                );
+            }
             Ok(A::default_results())
+        }
+    }
+}
+
+/// At most one warning per second for a fail-open hook: a script failing on every route
+/// of a 500,000-route table would otherwise write 500,000 lines. The first failure is
+/// logged at once; each later line says how many failures it stands for since the
+/// previous line (`suppressed`). Every failure is counted in the stats regardless.
+#[derive(Debug)]
+pub(crate) struct WarnPace {
+    /// Nanoseconds since [`epoch`] of the last logged warning, plus one (0: never).
+    last: AtomicU64,
+    /// Failures not logged since then.
+    suppressed: AtomicU64,
+}
+
+/// The interval between two warnings of one hook.
+const WARN_EVERY: Duration = Duration::from_secs(1);
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+impl WarnPace {
+    pub(crate) const fn new() -> Self {
+        WarnPace {
+            last: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether to log a failure at `now`: `Some(n)`, the failures not logged since the
+    /// previous warning, or `None` to count this one silently.
+    pub(crate) fn admit(&self, now: Instant) -> Option<u64> {
+        let at = u64::try_from(now.saturating_duration_since(epoch()).as_nanos())
+            .unwrap_or(u64::MAX - 1)
+            + 1;
+        let last = self.last.load(Relaxed);
+        let due = last == 0 || at.saturating_sub(last) >= WARN_EVERY.as_nanos() as u64;
+        if due
+            && self
+                .last
+                .compare_exchange(last, at, Relaxed, Relaxed)
+                .is_ok()
+        {
+            Some(self.suppressed.swap(0, Relaxed))
+        } else {
+            self.suppressed.fetch_add(1, Relaxed);
+            None
         }
     }
 }
@@ -152,4 +213,23 @@ fn run_one<A: HookArgs>(
     })?;
     let undo = read.map_err(|e| locate(HookError::from_decode(e)).or_line(entry.line))?;
     Ok((table, undo))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_paced_to_one_per_second_with_the_count_of_the_rest() {
+        let pace = WarnPace::new();
+        let t0 = epoch() + Duration::from_secs(10);
+        assert_eq!(pace.admit(t0), Some(0), "the first failure is logged");
+        for i in 1..=999 {
+            assert_eq!(pace.admit(t0 + Duration::from_millis(i)), None);
+        }
+        // One second later: one line standing for the 999 failures in between.
+        assert_eq!(pace.admit(t0 + Duration::from_millis(1000)), Some(999));
+        assert_eq!(pace.admit(t0 + Duration::from_millis(1001)), None);
+        assert_eq!(pace.admit(t0 + Duration::from_secs(5)), Some(1));
+    }
 }

@@ -91,6 +91,8 @@ pub struct HookDescriptor {
     slot: AtomicU32,
     /// The type-erased entry (see [`call_dyn`](Self::call_dyn)).
     dyn_call: Option<DynCallFn>,
+    /// Paces the warnings of a fail-open hook (see `call::fail`).
+    pub(crate) warnings: crate::call::WarnPace,
 }
 
 impl HookDescriptor {
@@ -119,6 +121,7 @@ impl HookDescriptor {
             attached: AtomicU32::new(0),
             slot: AtomicU32::new(0),
             dyn_call: None,
+            warnings: crate::call::WarnPace::new(),
         }
     }
 

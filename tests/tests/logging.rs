@@ -67,7 +67,19 @@ fn fail_open_hooks_log_the_error_and_scripts_log_with_their_name() {
     let logs = capture(|| {
         let r = route_match_open(&rt, &prefix, &mut attrs, &peer).unwrap();
         assert!(r.action.is_none());
+        // A script failing on every route is logged at most once per second, not once
+        // per call; every failure still counts in the stats.
+        for _ in 0..1000 {
+            route_match_open(&rt, &prefix, &mut attrs, &peer).unwrap();
+        }
     });
+    let warnings = logs
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("frrhook::call"))
+        .count();
+    assert!((1..=2).contains(&warnings), "{warnings} warnings: {logs}");
+    let stats = rt.hook_stats("test.route_match_open").unwrap().stats;
+    assert_eq!((stats.calls, stats.error_count()), (1001, 1001));
     assert!(
         logs.lines().any(|l| l.contains("frrhook::script")
             && l.contains("script=p")
