@@ -36,14 +36,14 @@ pub trait LuaEncode {
         cx.push_value(&v)
     }
 
-    /// Pushes `self` as the hook argument `name` passed by reference (`&T`). The
-    /// default pushes the full value ([`push_raw`](Self::push_raw)); structs deriving
-    /// `LuaCodec` that are also `Clone + 'static` push a lazy table (see
-    /// [`crate::lazy`]) when the context has a sink.
+    /// `self` as a source of a lazy table (see [`crate::lazy`]): what a hook passes a
+    /// `&T` argument as. `None` (the default) means the value is always encoded in
+    /// full; structs deriving `LuaCodec` that are also `Clone + 'static` return
+    /// `Some(self)`.
+    #[doc(hidden)]
     #[inline]
-    fn push_ref_arg(&self, cx: &crate::raw::RawCx<'_>, name: &'static str) -> mlua::Result<()> {
-        let _ = name;
-        self.push_raw(cx)
+    fn lazy_source(&self) -> Option<&dyn crate::lazy::LazySource> {
+        None
     }
 
     /// Describes the Lua shape of this type, for listings and LuaLS stubs.
@@ -63,8 +63,8 @@ impl<T: LuaEncode + ?Sized> LuaEncode for &T {
     fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
         (**self).push_raw(cx)
     }
-    fn push_ref_arg(&self, cx: &crate::raw::RawCx<'_>, name: &'static str) -> mlua::Result<()> {
-        (**self).push_ref_arg(cx, name)
+    fn lazy_source(&self) -> Option<&dyn crate::lazy::LazySource> {
+        (**self).lazy_source()
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         T::lua_type(registry)
@@ -78,8 +78,8 @@ impl<T: LuaEncode + ?Sized> LuaEncode for &mut T {
     fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
         (**self).push_raw(cx)
     }
-    fn push_ref_arg(&self, cx: &crate::raw::RawCx<'_>, name: &'static str) -> mlua::Result<()> {
-        (**self).push_ref_arg(cx, name)
+    fn lazy_source(&self) -> Option<&dyn crate::lazy::LazySource> {
+        (**self).lazy_source()
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         T::lua_type(registry)
@@ -93,8 +93,8 @@ impl<T: LuaEncode + ?Sized> LuaEncode for Box<T> {
     fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
         (**self).push_raw(cx)
     }
-    fn push_ref_arg(&self, cx: &crate::raw::RawCx<'_>, name: &'static str) -> mlua::Result<()> {
-        (**self).push_ref_arg(cx, name)
+    fn lazy_source(&self) -> Option<&dyn crate::lazy::LazySource> {
+        (**self).lazy_source()
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         T::lua_type(registry)
@@ -108,8 +108,8 @@ impl<T: LuaEncode + ?Sized> LuaEncode for std::sync::Arc<T> {
     fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
         (**self).push_raw(cx)
     }
-    fn push_ref_arg(&self, cx: &crate::raw::RawCx<'_>, name: &'static str) -> mlua::Result<()> {
-        (**self).push_ref_arg(cx, name)
+    fn lazy_source(&self) -> Option<&dyn crate::lazy::LazySource> {
+        (**self).lazy_source()
     }
     fn lua_type(registry: &mut TypeRegistry) -> LuaType {
         T::lua_type(registry)

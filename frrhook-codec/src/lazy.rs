@@ -8,30 +8,28 @@
 //! itself, leaving a plain table. A script that never looks at `peer` never pays for
 //! it. When the call ends, a table still untouched keeps a copy of the value, so a
 //! script that kept it sees exactly what it would have seen in a fresh table. The
-//! runtime (the [`LazySink`]) does the bookkeeping; decoders call [`force`] so that
-//! they never read a table that is still empty.
+//! hook runtime does the bookkeeping (only for the arguments of a call: nothing here
+//! lets other code make a lazy table); decoders call [`force`] so that they never read
+//! a table that is still empty.
 //!
-//! Without a sink (a plain [`RawCx`]), `push_ref_arg` pushes the full table, as
-//! [`LuaEncode::push_raw`] does.
-//!
+//! [`LuaEncode::lazy_source`] says whether a value can be one:
 //! ```
-//! use frrhook_codec::{LuaCodec, LuaEncode, raw::RawCx, mlua::{Lua, Value}};
+//! use frrhook_codec::{LuaCodec, LuaEncode};
 //!
 //! #[derive(Clone, LuaCodec)]
 //! #[lua(crate = "frrhook_codec")]
 //! struct Peer { remote_as: u32 }
 //!
-//! let lua = Lua::new();
-//! let v: Value = lua.exec_raw_lua(|raw| {
-//!     // SAFETY: `raw.state()` is the current stack of `lua`; no memory limit is set.
-//!     let cx = unsafe { RawCx::new(&lua, raw.state()) };
-//!     // No sink: the whole table is pushed.
-//!     Peer { remote_as: 3356 }.push_ref_arg(&cx, "peer").unwrap();
-//!     // SAFETY: the table is on top of the same stack.
-//!     unsafe { raw.pop_value() }
-//! });
-//! let t = v.as_table().unwrap();
-//! assert_eq!(t.raw_get::<u32>("remote_as").unwrap(), 3356);
+//! #[derive(LuaCodec)] // not `Clone`: always encoded in full
+//! #[lua(crate = "frrhook_codec")]
+//! struct Once { n: u32 }
+//!
+//! let peer = Peer { remote_as: 3356 };
+//! let source = peer.lazy_source().expect("a derived Clone struct");
+//! assert_eq!(source.field_count(), 1);
+//! assert_eq!(source.field_index(b"remote_as"), Some(0));
+//! assert!(Once { n: 1 }.lazy_source().is_none());
+//! assert!(7u32.lazy_source().is_none());
 //! ```
 
 use std::ffi::c_void;
@@ -39,7 +37,7 @@ use std::ffi::c_void;
 use mlua::{Table, ffi};
 
 use crate::LuaEncode;
-use crate::raw::{RawCx, TableCx};
+use crate::raw::TableCx;
 
 /// A struct whose named fields can be set, one by one, on an existing table.
 /// `#[derive(LuaCodec)]` implements it for structs with named fields.
@@ -85,51 +83,34 @@ impl<T: LuaFields + Clone + 'static> LazySource for T {
     }
 }
 
-/// Where lazy tables are made: implemented by the hook runtime, attached to a
-/// [`RawCx`] with [`RawCx::with_lazy`].
-pub trait LazySink {
-    /// Pushes a lazy table for argument `name`, filled from `source` when first touched.
-    /// `source` is only borrowed for the call: the sink must take a
-    /// [`snapshot`](LazySource::snapshot) (or fill the table) before the call returns.
-    fn push_lazy(
-        &self,
-        cx: &RawCx<'_>,
-        name: &'static str,
-        source: &dyn LazySource,
-    ) -> mlua::Result<()>;
-}
-
-/// Selects how `#[derive(LuaCodec)]` pushes a `&T` argument: lazily when `T` is a
-/// [`LazySource`] ([`PushLazy`]), else the whole table ([`PushEager`], by auto-ref).
+/// Selects, in `#[derive(LuaCodec)]`'s [`LuaEncode::lazy_source`], whether a type can be
+/// a lazy source: [`AsLazy`] when it is a [`LazySource`], else [`NotLazy`] (by auto-ref).
 #[doc(hidden)]
 pub struct LazyProbe<'a, T: ?Sized>(pub &'a T);
 
 /// See [`LazyProbe`].
 #[doc(hidden)]
-pub trait PushLazy {
-    /// Pushes a lazy table, or the full one without a sink.
-    fn push_ref_arg(&self, cx: &RawCx<'_>, name: &'static str) -> mlua::Result<()>;
+pub trait AsLazy<'a> {
+    /// The value as a lazy source.
+    fn lazy_source(&self) -> Option<&'a dyn LazySource>;
 }
-impl<T: LazySource + LuaEncode> PushLazy for LazyProbe<'_, T> {
+impl<'a, T: LazySource> AsLazy<'a> for LazyProbe<'a, T> {
     #[inline]
-    fn push_ref_arg(&self, cx: &RawCx<'_>, name: &'static str) -> mlua::Result<()> {
-        match cx.lazy_sink() {
-            Some(sink) => sink.push_lazy(cx, name, self.0),
-            None => self.0.push_raw(cx),
-        }
+    fn lazy_source(&self) -> Option<&'a dyn LazySource> {
+        Some(self.0)
     }
 }
 
 /// See [`LazyProbe`].
 #[doc(hidden)]
-pub trait PushEager {
-    /// Pushes the full table.
-    fn push_ref_arg(&self, cx: &RawCx<'_>, name: &'static str) -> mlua::Result<()>;
+pub trait NotLazy<'a> {
+    /// `None`: the value is always encoded in full.
+    fn lazy_source(&self) -> Option<&'a dyn LazySource>;
 }
-impl<T: LuaEncode + ?Sized> PushEager for &LazyProbe<'_, T> {
+impl<'a, T: ?Sized> NotLazy<'a> for &LazyProbe<'a, T> {
     #[inline]
-    fn push_ref_arg(&self, cx: &RawCx<'_>, _name: &'static str) -> mlua::Result<()> {
-        self.0.push_raw(cx)
+    fn lazy_source(&self) -> Option<&'a dyn LazySource> {
+        None
     }
 }
 

@@ -10,7 +10,6 @@ use std::ffi::{CStr, c_int};
 
 use mlua::{Lua, Value, ffi};
 
-use crate::lazy::LazySink;
 use crate::{DecodeError, LuaDecode, LuaEncode};
 
 /// A Lua stack to push encoded values onto. Made by the runtime for each call.
@@ -31,7 +30,6 @@ use crate::{DecodeError, LuaDecode, LuaEncode};
 pub struct RawCx<'a> {
     lua: &'a Lua,
     state: *mut ffi::lua_State,
-    lazy: Option<&'a dyn LazySink>,
 }
 
 fn stack_error() -> mlua::Error {
@@ -49,27 +47,7 @@ impl<'a> RawCx<'a> {
     /// while values are pushed (allocation failures outside a protected call abort, as
     /// they do in mlua itself).
     pub unsafe fn new(lua: &'a Lua, state: *mut ffi::lua_State) -> Self {
-        RawCx {
-            lua,
-            state,
-            lazy: None,
-        }
-    }
-
-    /// This context with `sink` making the lazy tables of `&T` arguments (see
-    /// [`crate::lazy`]).
-    #[must_use]
-    pub fn with_lazy(self, sink: &'a dyn LazySink) -> Self {
-        RawCx {
-            lazy: Some(sink),
-            ..self
-        }
-    }
-
-    /// The sink for lazy tables, if any.
-    #[inline]
-    pub fn lazy_sink(&self) -> Option<&'a dyn LazySink> {
-        self.lazy
+        RawCx { lua, state }
     }
 
     /// The raw Lua stack.
@@ -90,6 +68,23 @@ impl<'a> RawCx<'a> {
         } else {
             Ok(())
         }
+    }
+
+    /// `idx` as an absolute index of a slot that exists (`1..=top`), or `None`: every
+    /// method that reads a slot goes through it, so that no index, however wrong, reads
+    /// outside the stack.
+    #[inline]
+    fn slot(&self, idx: c_int) -> Option<c_int> {
+        // SAFETY: lua_gettop only reads the top of a live stack.
+        let top = unsafe { ffi::lua_gettop(self.state) };
+        let abs = if idx > 0 {
+            idx
+        } else if idx < 0 && idx >= -top {
+            top + idx + 1
+        } else {
+            return None;
+        };
+        (abs <= top).then_some(abs)
     }
 
     /// Pushes nil.
@@ -178,20 +173,24 @@ impl<'a> RawCx<'a> {
 
     /// Reads an integer at stack index `idx` (for tests and checks).
     pub fn integer_at(&self, idx: c_int) -> Option<i64> {
+        let idx = self.slot(idx)?;
         let mut ok = 0;
-        // SAFETY: lua_tointegerx accepts any index; invalid ones read as none.
+        // SAFETY: `idx` is a slot of the stack.
         let n = unsafe { ffi::lua_tointegerx(self.state, idx, &mut ok) };
         (ok != 0).then_some(n)
     }
 
-    /// The type of the value at `idx` (`ffi::LUA_T*`).
+    /// The type of the value at `idx` (`ffi::LUA_T*`; `LUA_TNONE` for no slot).
     #[inline]
     pub fn type_at(&self, idx: c_int) -> c_int {
-        // SAFETY: lua_type accepts any index; invalid ones are LUA_TNONE.
-        unsafe { ffi::lua_type(self.state, idx) }
+        match self.slot(idx) {
+            // SAFETY: `idx` is a slot of the stack.
+            Some(idx) => unsafe { ffi::lua_type(self.state, idx) },
+            None => ffi::LUA_TNONE,
+        }
     }
 
-    /// Whether the value at `idx` is nil (or absent).
+    /// Whether the value at `idx` is nil (or there is no such slot).
     #[inline]
     pub fn is_nil(&self, idx: c_int) -> bool {
         self.type_at(idx) <= ffi::LUA_TNIL
@@ -201,8 +200,9 @@ impl<'a> RawCx<'a> {
     /// string is not converted).
     #[inline]
     pub fn exact_integer_at(&self, idx: c_int) -> Option<i64> {
-        // SAFETY: lua_isinteger is true only for a number of integer subtype, so
-        // lua_tointegerx converts nothing.
+        let idx = self.slot(idx)?;
+        // SAFETY: a slot of the stack; lua_isinteger is true only for a number of
+        // integer subtype, so lua_tointegerx converts nothing.
         unsafe {
             if ffi::lua_isinteger(self.state, idx) == 0 {
                 return None;
@@ -214,40 +214,73 @@ impl<'a> RawCx<'a> {
     /// The boolean at `idx`, when it is one.
     #[inline]
     pub fn bool_at(&self, idx: c_int) -> Option<bool> {
-        // SAFETY: the type is checked first.
+        let idx = self.slot(idx)?;
+        // SAFETY: a slot of the stack; the type is checked first.
         unsafe {
             (ffi::lua_type(self.state, idx) == ffi::LUA_TBOOLEAN)
                 .then(|| ffi::lua_toboolean(self.state, idx) != 0)
         }
     }
 
-    /// The bytes of the string at `idx`, when it is a string (a number is not
-    /// converted). Valid while the string stays on the stack.
+    /// Calls `f` with the bytes of the string at `idx`, when it is a string (a number is
+    /// not converted). The bytes are only borrowed for `f`, which must not change the
+    /// stack (the methods of `RawCx` it might call restore what they push).
     #[inline]
-    pub fn bytes_at(&self, idx: c_int) -> Option<&[u8]> {
-        // SAFETY: the type is checked first, so lua_tolstring converts nothing; the
-        // bytes belong to a string kept alive by its stack slot, which callers keep
-        // until they drop the slice (they pop after use).
+    fn with_bytes<R>(&self, idx: c_int, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let idx = self.slot(idx)?;
+        // SAFETY: a slot of the stack holding a string (checked), which lua_tolstring
+        // does not convert; the string stays alive in its slot while `f` runs: `f` gets
+        // only the slice, not this context.
         unsafe {
             if ffi::lua_type(self.state, idx) != ffi::LUA_TSTRING {
                 return None;
             }
             let mut len = 0usize;
             let p = ffi::lua_tolstring(self.state, idx, &mut len);
-            Some(std::slice::from_raw_parts(p.cast::<u8>(), len))
+            Some(f(std::slice::from_raw_parts(p.cast::<u8>(), len)))
         }
+    }
+
+    /// Whether the value at `idx` is a string with exactly these bytes.
+    #[inline]
+    pub fn bytes_eq(&self, idx: c_int, expected: &[u8]) -> bool {
+        self.with_bytes(idx, |b| b == expected).unwrap_or(false)
+    }
+
+    /// The position in `candidates` of the string at `idx`, when it is a string equal to
+    /// one of them.
+    #[inline]
+    pub fn bytes_index(&self, idx: c_int, candidates: &[&[u8]]) -> Option<usize> {
+        self.with_bytes(idx, |b| candidates.iter().position(|c| *c == b))
+            .flatten()
+    }
+
+    /// The string at `idx` as an owned `String`, when it is a string of valid UTF-8.
+    #[inline]
+    pub fn string_at(&self, idx: c_int) -> Option<String> {
+        self.with_bytes(idx, |b| std::str::from_utf8(b).ok().map(str::to_owned))
+            .flatten()
+    }
+
+    /// The string at `idx` parsed as `T`, when it is UTF-8 text that parses.
+    #[inline]
+    pub fn parse_at<T: std::str::FromStr>(&self, idx: c_int) -> Option<T> {
+        self.with_bytes(idx, |b| std::str::from_utf8(b).ok()?.parse().ok())
+            .flatten()
     }
 
     /// Whether the value at `idx` is a table without a metatable: one whose fields can
     /// be read raw with nothing to fill first (see [`crate::lazy`]).
     #[inline]
     pub fn is_plain_table(&self, idx: c_int) -> bool {
-        // SAFETY: one slot reserved for the metatable, popped again.
+        let Some(idx) = self.slot(idx) else {
+            return false;
+        };
+        // SAFETY: a slot of the stack; one slot reserved for the metatable, popped again.
         unsafe {
-            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE {
-                return false;
-            }
-            if ffi::lua_checkstack(self.state, 1) == 0 {
+            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
+                || ffi::lua_checkstack(self.state, 1) == 0
+            {
                 return false;
             }
             if ffi::lua_getmetatable(self.state, idx) != 0 {
@@ -263,14 +296,15 @@ impl<'a> RawCx<'a> {
     /// `idx` is not a table or the stack is full.
     #[inline]
     pub fn push_field(&self, idx: c_int, key: &CStr) -> Option<c_int> {
-        // SAFETY: the type is checked; one slot reserved; lua_rawget runs no metamethod.
+        let idx = self.slot(idx)?;
+        // SAFETY: a table slot (checked); two slots reserved; lua_rawget runs no
+        // metamethod.
         unsafe {
             if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
                 || ffi::lua_checkstack(self.state, 2) == 0
             {
                 return None;
             }
-            let idx = ffi::lua_absindex(self.state, idx);
             ffi::lua_pushstring(self.state, key.as_ptr());
             ffi::lua_rawget(self.state, idx);
             Some(ffi::lua_gettop(self.state))
@@ -279,6 +313,7 @@ impl<'a> RawCx<'a> {
 
     /// Pushes `t[key]` for a key of any bytes, as [`push_field`](Self::push_field).
     pub fn push_field_bytes(&self, idx: c_int, key: &[u8]) -> Option<c_int> {
+        let idx = self.slot(idx)?;
         // SAFETY: as `push_field`.
         unsafe {
             if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
@@ -286,7 +321,6 @@ impl<'a> RawCx<'a> {
             {
                 return None;
             }
-            let idx = ffi::lua_absindex(self.state, idx);
             ffi::lua_pushlstring(self.state, key.as_ptr().cast(), key.len());
             ffi::lua_rawget(self.state, idx);
             Some(ffi::lua_gettop(self.state))
@@ -297,6 +331,7 @@ impl<'a> RawCx<'a> {
     /// [`push_field`](Self::push_field).
     #[inline]
     pub fn push_index(&self, idx: c_int, i: i64) -> Option<c_int> {
+        let idx = self.slot(idx)?;
         // SAFETY: as `push_field`.
         unsafe {
             if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
@@ -311,22 +346,25 @@ impl<'a> RawCx<'a> {
 
     /// Calls `f(cx, key, value)` with the stack indices of each entry of the table at
     /// `idx`, in `lua_next` order, until `f` returns `false`; returns whether every
-    /// entry was visited. `f` may push values (they are popped after it returns) but must
-    /// not change the table. `false` also when `idx` is not a table or the stack is full.
+    /// entry was visited. What `f` pushes is popped after it returns; `f` must not change
+    /// the table (no method of `RawCx` does). `false` also when `idx` is not a table or
+    /// the stack is full.
     pub fn for_each_entry(
         &self,
         idx: c_int,
         mut f: impl FnMut(&Self, c_int, c_int) -> bool,
     ) -> bool {
-        // SAFETY: the type is checked; lua_next walks a table that `f` does not change
-        // (its contract: it only reads), with the key restored on top before each step.
+        let Some(idx) = self.slot(idx) else {
+            return false;
+        };
+        // SAFETY: a table slot (checked); lua_next walks a table nothing changes, with
+        // the key restored on top before each step.
         unsafe {
             if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
                 || ffi::lua_checkstack(self.state, 3) == 0
             {
                 return false;
             }
-            let idx = ffi::lua_absindex(self.state, idx);
             let key = ffi::lua_gettop(self.state) + 1;
             ffi::lua_pushnil(self.state);
             while ffi::lua_next(self.state, idx) != 0 {
@@ -344,15 +382,15 @@ impl<'a> RawCx<'a> {
     /// The number of entries of the table at `idx` when it is exactly a sequence
     /// `1..=n` (every key an integer of that range, none missing), else `None`.
     pub fn sequence_len(&self, idx: c_int) -> Option<usize> {
-        // SAFETY: the type is checked; lua_next on a table we do not change while
-        // iterating, with two slots reserved; the top is restored.
+        let idx = self.slot(idx)?;
+        // SAFETY: a table slot (checked); lua_next on a table we do not change, with two
+        // slots reserved; the top is restored.
         unsafe {
             if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
                 || ffi::lua_checkstack(self.state, 3) == 0
             {
                 return None;
             }
-            let idx = ffi::lua_absindex(self.state, idx);
             let n = ffi::lua_rawlen(self.state, idx);
             let mut count = 0usize;
             ffi::lua_pushnil(self.state);
@@ -372,6 +410,7 @@ impl<'a> RawCx<'a> {
 
     /// The value at `idx` as an `mlua::Value` (what the slow paths decode).
     pub fn value_at(&self, idx: c_int) -> mlua::Result<Value> {
+        let idx = self.slot(idx).ok_or_else(stack_error)?;
         self.reserve(1)?;
         // SAFETY: `raw.state()` is `self.state` (constructor contract); one slot pushed
         // and popped again by `pop_value`.
@@ -381,10 +420,13 @@ impl<'a> RawCx<'a> {
         })
     }
 
-    /// Pops `n` values.
+    /// Pops `n` values (at most all of them).
     pub fn pop(&self, n: c_int) {
-        // SAFETY: settop with a negative index pops; callers pop what they pushed.
-        unsafe { ffi::lua_settop(self.state, -n - 1) };
+        // SAFETY: settop with a negative index pops; `n` is clamped to the stack.
+        unsafe {
+            let top = ffi::lua_gettop(self.state);
+            ffi::lua_settop(self.state, top - n.clamp(0, top));
+        }
     }
 }
 

@@ -181,3 +181,42 @@ proptest! {
         same(&lua, &vec![v4, v6]);
     }
 }
+
+/// The readers of `RawCx` are safe API: an index outside the stack reads nothing.
+#[test]
+fn readers_refuse_indices_outside_the_stack() {
+    let lua = Lua::new();
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: `raw.state()` is the current stack of `lua`; no memory limit is set.
+        let cx = unsafe { RawCx::new(&lua, raw.state()) };
+        cx.push_integer(5).unwrap();
+        cx.push_bytes(b"igp").unwrap();
+        for idx in [0, 3, 50_000, -3, -50_000, i32::MIN] {
+            assert_eq!(
+                cx.type_at(idx),
+                frrhook_codec::mlua::ffi::LUA_TNONE,
+                "{idx}"
+            );
+            assert!(cx.is_nil(idx));
+            assert_eq!(cx.exact_integer_at(idx), None);
+            assert_eq!(cx.integer_at(idx), None);
+            assert!(!cx.bytes_eq(idx, b"igp"));
+            assert_eq!(cx.string_at(idx), None);
+            assert!(!cx.is_plain_table(idx));
+            assert_eq!(cx.push_field(idx, c"x"), None);
+            assert_eq!(cx.push_index(idx, 1), None);
+            assert!(!cx.for_each_entry(idx, |_, _, _| true));
+            assert!(cx.value_at(idx).is_err());
+        }
+        // The slots that exist, by either kind of index.
+        assert_eq!(cx.exact_integer_at(1), Some(5));
+        assert_eq!(cx.exact_integer_at(-2), Some(5));
+        assert!(cx.bytes_eq(-1, b"igp"));
+        assert_eq!(cx.bytes_index(2, &[b"egp", b"igp"]), Some(1));
+        assert_eq!(cx.string_at(2).as_deref(), Some("igp"));
+        assert_eq!(cx.parse_at::<u8>(1), None, "a number is not read as text");
+        // Popping more than there is empties the stack, no further.
+        cx.pop(10);
+        assert_eq!(cx.type_at(1), frrhook_codec::mlua::ffi::LUA_TNONE);
+    });
+}

@@ -40,8 +40,8 @@ pub trait HookArgs {
     fn descriptor() -> &'static HookDescriptor;
 
     /// Pushes every argument in order, constants last, onto the stack of `cx`; returns
-    /// how many.
-    fn push_args(&self, cx: &RawCx<'_>) -> Result<i32, ArgEncodeError>;
+    /// how many. With `lazy`, `&T` arguments may be lazy tables.
+    fn push_args(&self, cx: &RawCx<'_>, lazy: Option<&Lazy<'_>>) -> Result<i32, ArgEncodeError>;
 
     /// Writes back every `&mut` argument named in the returned table at stack index
     /// `idx`: all prepared first, then all applied, so an error leaves every argument as
@@ -83,17 +83,28 @@ pub fn push_arg<T: LuaEncode + ?Sized>(
         .map_err(|error| ArgEncodeError { arg: name, error })
 }
 
+/// The lazy tables of the running call (see `lazy.rs`). Only the runtime makes one, for
+/// the arguments of the call it is running: the tables it makes point at those
+/// arguments until the call ends.
+pub struct Lazy<'a>(pub(crate) &'a crate::lazy::LazyArgs);
+
 /// Pushes one argument passed by reference (`&T`): a lazy table when `T` allows it
-/// (see `frrhook_codec::lazy`).
+/// (see `frrhook_codec::lazy`) and the call makes them, else the full table.
 #[inline]
 pub fn push_ref_arg<T: LuaEncode + ?Sized>(
     cx: &RawCx<'_>,
+    lazy: Option<&Lazy<'_>>,
     name: &'static str,
     value: &T,
 ) -> Result<(), ArgEncodeError> {
-    value
-        .push_ref_arg(cx, name)
-        .map_err(|error| ArgEncodeError { arg: name, error })
+    let r = match (lazy, value.lazy_source()) {
+        // SAFETY: `value` is an argument of the call that `lazy` belongs to, borrowed
+        // by the arguments struct for the whole call; the runtime ends every lazy table
+        // before the call returns (`raw_call::call`).
+        (Some(lazy), Some(source)) => unsafe { lazy.0.push_lazy(cx, name, source) },
+        _ => value.push_raw(cx),
+    };
+    r.map_err(|error| ArgEncodeError { arg: name, error })
 }
 
 /// Pushes one integer constant (FRR's `RM_*`).

@@ -157,6 +157,7 @@ fn run_chain<A: HookArgs>(
 struct HookExchange<'a, A: HookArgs> {
     args: &'a mut A,
     partial: &'a mut A::Partial,
+    lazy: &'a crate::lazy::LazyArgs,
 }
 
 impl<A: HookArgs> raw_call::Exchange for HookExchange<'_, A> {
@@ -164,7 +165,8 @@ impl<A: HookArgs> raw_call::Exchange for HookExchange<'_, A> {
 
     #[inline]
     fn push(&mut self, cx: &RawCx<'_>) -> Result<i32, ArgEncodeError> {
-        self.args.push_args(cx)
+        self.args
+            .push_args(cx, Some(&crate::__private::Lazy(self.lazy)))
     }
 
     #[inline]
@@ -200,7 +202,11 @@ fn run_one<A: HookArgs>(
         &ts.state.lua,
         Some(&*ts.state.lazy),
         func,
-        &mut HookExchange { args, partial },
+        &mut HookExchange {
+            args,
+            partial,
+            lazy: &ts.state.lazy,
+        },
         &chain.limits,
         &entry.script,
         entry.line,

@@ -490,6 +490,8 @@ pub(crate) fn copy_value(v: &Value, lua: &Lua, depth: u32) -> Result<Value, Stri
 }
 
 fn copy_table(t: &Table, lua: &Lua, depth: u32) -> Result<Table, String> {
+    // A lazy argument table a script kept or returned: its fields first.
+    crate::codec::lazy::force(t).map_err(|e| e.to_string())?;
     let out = lua.create_table().map_err(|e| e.to_string())?;
     for pair in t.pairs::<Value, Value>() {
         let (k, v) = pair.map_err(|e| e.to_string())?;

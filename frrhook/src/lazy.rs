@@ -1,32 +1,42 @@
 //! Lazy `&T` arguments: the runtime side of [`crate::codec::lazy`].
 //!
 //! A hook argument passed as `&T`, where `T` derives `LuaCodec` and is `Clone +
-//! 'static`, reaches the script as an empty table whose metatable (`live`) fills in
-//! every field the first time the script touches the table, then removes itself. A
-//! route-map that never looks at `peer` never pays for `peer`'s table.
+//! 'static`, reaches the script as an empty table, sized as the full table would be,
+//! whose metatable (`live`) sets every field, in declaration order, the first time the
+//! script touches the table, then removes itself. A route-map that never looks at
+//! `peer` never pays for `peer`'s fields.
 //!
-//! What a script can observe is what it observes of a fresh table:
+//! What a script can observe is what it observes of a table built in full:
 //! - every way to look at a table fills it first: indexing and assigning (`__index`,
-//!   `__newindex`), `pairs`, `#`, `ipairs` and the `table` library (through `__index`
-//!   and `__len`), and the sandbox's `next`, `rawget`, `rawset`, `rawlen`,
-//!   `getmetatable` and `setmetatable` (see [`SANDBOX_WRAPPERS`]); decoders call
-//!   [`crate::codec::lazy::force`]. After that it is a plain table without a metatable;
-//! - when the call ends, a table the script never touched gets an owned copy of the
-//!   value (`expired` metatable, the copy in a userdata found through a weak-keyed
-//!   table), so a table kept in a global shows the values of *its* call, never of a later
-//!   one, whenever it is read. At most [`MAX_KEPT`] such copies live in one state (they
-//!   sit outside the memory cap); past that, an untouched table is filled when its call
-//!   ends, in Lua memory.
+//!   `__newindex`), `pairs` (the sandbox's, which returns the filling `next` even for
+//!   plain tables), `#`, `ipairs` and the `table` library (through `__index` and
+//!   `__len`), and the sandbox's `next`, `rawget`, `rawset`, `rawlen`, `getmetatable`
+//!   and `setmetatable` (see [`SANDBOX_WRAPPERS`]); decoders call
+//!   [`crate::codec::lazy::force`]. Then it is a plain table without a metatable, laid
+//!   out as the full table is, so `pairs` visits its keys in the same order;
+//! - when the call ends, a table the script never touched keeps a copy of the value (a
+//!   `Clone` in a slab whose slot a weak-keyed table gives; a sweep frees the slots of
+//!   tables the collector freed), so a table kept in a global shows the values of *its*
+//!   call, never of a later one. At most [`MAX_KEPT`] copies live in one state (they sit
+//!   outside the memory cap); past that, an untouched table is filled when its call
+//!   ends, in Lua memory;
 //! - a field that cannot be encoded (a `u64` above `i64::MAX`) raises an error naming
 //!   the argument when the table is filled, and the call fails with
-//!   [`ErrorKind::Encode`](crate::ErrorKind::Encode) even if the script caught it.
+//!   [`ErrorKind::Encode`](crate::ErrorKind::Encode) even if the script caught it; a
+//!   fill after the call (the host decoding a kept table) reports to its own caller;
+//! - an encoder that panics while a table is filled inside the script does not unwind
+//!   through Lua: the panic is caught, the script sees an error, and the panic resumes
+//!   in the host once the call has ended its tables.
+//!
+//! Only the runtime makes lazy tables (`push_lazy` is `unsafe`: the value must outlive
+//! the call), for the arguments of the call it is running.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, c_int, c_void};
 
 use mlua::{Lua, ffi};
 
-use crate::codec::lazy::{LazySink, LazySource, fill_key};
+use crate::codec::lazy::{LazySource, fill_key};
 use crate::codec::raw::{RawCx, TableCx};
 
 /// Untouched arguments a state keeps copies of, at most (see the module docs).
@@ -118,6 +128,13 @@ pub(crate) struct LazyArgs {
     lua: Lua,
     live: RefCell<Vec<Live>>,
     failed: RefCell<Option<String>>,
+    /// A panic of an encoder while a table was filled inside Lua, to resume once the
+    /// call is over (unwinding through Lua's C frames is not allowed).
+    panic: RefCell<Option<Box<dyn std::any::Any + Send>>>,
+    /// Calls running on this state (fill failures count only inside one).
+    in_call: Cell<u32>,
+    /// Set when `failed` or `panic` holds something: what a call checks first.
+    trouble: Cell<bool>,
     kept: RefCell<Slab>,
     refs: Cell<Refs>,
     live_mt: Cell<*const c_void>,
@@ -126,13 +143,14 @@ pub(crate) struct LazyArgs {
 
 /// The sandbox functions that fill a lazy table before doing what Lua's do, in the
 /// order the prelude receives them.
-pub(crate) const SANDBOX_WRAPPERS: [(&CStr, ffi::lua_CFunction); 6] = [
+pub(crate) const SANDBOX_WRAPPERS: [(&CStr, ffi::lua_CFunction); 7] = [
     (c"next", sandbox_next),
     (c"rawget", sandbox_rawget),
     (c"rawset", sandbox_rawset),
     (c"rawlen", sandbox_rawlen),
     (c"getmetatable", sandbox_getmetatable),
     (c"force", sandbox_force),
+    (c"pairs", sandbox_pairs),
 ];
 
 impl LazyArgs {
@@ -143,6 +161,9 @@ impl LazyArgs {
             lua: lua.clone(),
             live: RefCell::new(Vec::new()),
             failed: RefCell::new(None),
+            panic: RefCell::new(None),
+            in_call: Cell::new(0),
+            trouble: Cell::new(false),
             kept: RefCell::new(Slab::default()),
             refs: Cell::new(Refs::default()),
             live_mt: Cell::new(std::ptr::null()),
@@ -161,6 +182,11 @@ impl LazyArgs {
                 if ffi::lua_checkstack(state, 8) == 0 {
                     return Err(mlua::Error::StackError);
                 }
+                // The `next` scripts get (it fills a lazy table first): what `pairs`
+                // returns, for lazy and plain tables alike. Kept at `next_at`.
+                ffi::lua_pushlightuserdata(state, me);
+                ffi::lua_pushcclosure(state, sandbox_next, 1);
+                let next_at = ffi::lua_gettop(state);
                 let metatable = || {
                     ffi::lua_createtable(state, 0, 6);
                     for (key, f) in [
@@ -173,7 +199,7 @@ impl LazyArgs {
                         ffi::lua_setfield(state, -2, key.as_ptr());
                     }
                     ffi::lua_pushlightuserdata(state, me);
-                    ffi::lua_getglobal(state, c"next".as_ptr());
+                    ffi::lua_pushvalue(state, next_at);
                     ffi::lua_pushcclosure(state, lazy_pairs, 2);
                     ffi::lua_setfield(state, -2, c"__pairs".as_ptr());
                     ffi::lua_pushboolean(state, 0);
@@ -203,14 +229,24 @@ impl LazyArgs {
                     pinned,
                 });
                 let mut wrappers = Vec::with_capacity(SANDBOX_WRAPPERS.len());
-                for (_, f) in SANDBOX_WRAPPERS {
-                    ffi::lua_pushlightuserdata(state, me);
-                    ffi::lua_pushcclosure(state, f, 1);
+                for (name, f) in SANDBOX_WRAPPERS {
+                    if name == c"next" {
+                        // The very function `pairs` returns, as in Lua.
+                        ffi::lua_pushvalue(state, next_at);
+                    } else if name == c"pairs" {
+                        ffi::lua_pushlightuserdata(state, me);
+                        ffi::lua_pushvalue(state, next_at);
+                        ffi::lua_pushcclosure(state, f, 2);
+                    } else {
+                        ffi::lua_pushlightuserdata(state, me);
+                        ffi::lua_pushcclosure(state, f, 1);
+                    }
                     match raw.pop_value() {
                         mlua::Value::Function(f) => wrappers.push(f),
                         _ => return Err(mlua::Error::StackError),
                     }
                 }
+                ffi::lua_settop(state, next_at - 1);
                 Ok(wrappers)
             }
         })?;
@@ -228,7 +264,7 @@ impl LazyArgs {
     /// [`expire`](Self::expire) and [`take_failure`](Self::take_failure) have work.
     #[inline]
     pub(crate) fn busy_since(&self, mark: usize) -> bool {
-        self.live.borrow().len() > mark || self.failed.borrow().is_some()
+        self.trouble.get() || self.live.borrow().len() > mark
     }
 
     /// Where the lazy tables of a call start: pass it to [`expire`](Self::expire).
@@ -238,7 +274,30 @@ impl LazyArgs {
 
     /// The error of a table that could not be filled during the call, if any.
     pub(crate) fn take_failure(&self) -> Option<String> {
+        if !self.trouble.get() {
+            return None;
+        }
         self.failed.borrow_mut().take()
+    }
+
+    /// A call starts (fill failures from now on are the call's).
+    pub(crate) fn enter(&self) {
+        self.in_call.set(self.in_call.get() + 1);
+    }
+
+    /// A call ended.
+    pub(crate) fn leave(&self) {
+        self.in_call.set(self.in_call.get().saturating_sub(1));
+    }
+
+    /// The panic of an encoder caught while a table was filled, if any. Clears the
+    /// trouble flag: call it after [`take_failure`](Self::take_failure).
+    pub(crate) fn take_panic(&self) -> Option<Box<dyn std::any::Any + Send>> {
+        if !self.trouble.replace(false) {
+            return None;
+        }
+        *self.failed.borrow_mut() = None;
+        self.panic.borrow_mut().take()
     }
 
     /// Copies of untouched arguments alive in this state.
@@ -254,20 +313,19 @@ impl LazyArgs {
     /// # Safety
     /// `state` is a thread of this state, with no memory limit set.
     pub(crate) unsafe fn expire(&self, state: *mut ffi::lua_State, mark: usize) {
-        let ended: Vec<Live> = {
-            let mut live = self.live.borrow_mut();
-            if live.len() <= mark {
-                return;
-            }
-            live.split_off(mark)
-        };
+        if self.live.borrow().len() <= mark {
+            return;
+        }
         let refs = self.refs.get();
         // SAFETY: `state` is a live thread (contract); 6 slots are reserved and the top
         // is restored. The sources in `ended` are still borrowed (contract).
         unsafe {
             if ffi::lua_checkstack(state, 6) == 0 {
-                return;
+                // Cannot happen after the caller dropped the call's results (the stack
+                // held the arguments before); without room nothing can be ended safely.
+                std::process::abort();
             }
+            let ended: Vec<Live> = self.live.borrow_mut().split_off(mark);
             let top = ffi::lua_gettop(state);
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, refs.pinned.into());
             let pinned = top + 1;
@@ -279,10 +337,19 @@ impl LazyArgs {
                     if self.room_to_keep(state) {
                         self.keep(state, t, entry);
                     } else {
+                        // Past the bound: fill it now, in Lua memory. A field that cannot
+                        // be encoded is not this call's failure (the script did not read
+                        // it): keep a copy after all, so that reading it later fails then.
                         let missing = !entry.touched & all_fields((*entry.source).field_count());
-                        let _ = self.fill_from(state, t, &*entry.source, missing, entry.name);
-                        ffi::lua_pushnil(state);
-                        ffi::lua_setmetatable(state, t);
+                        if self
+                            .fill_from(state, t, &*entry.source, missing, entry.name, false)
+                            .is_ok()
+                        {
+                            ffi::lua_pushnil(state);
+                            ffi::lua_setmetatable(state, t);
+                        } else {
+                            self.keep(state, t, entry);
+                        }
                     }
                 }
                 ffi::lua_settop(state, t - 1);
@@ -499,51 +566,8 @@ impl LazyArgs {
             };
             let (source, touched, name) = self.parts(entry);
             let missing = !touched & all_fields((*source).field_count());
-            self.fill_from(state, t, &*source, missing, name)?;
+            self.fill_from(state, t, &*source, missing, name, true)?;
             self.add_touched(state, t, entry, u64::MAX);
-            Ok(())
-        }
-    }
-
-    /// `t[key]` is about to be read (`claim` false) or assigned (`claim` true) in the
-    /// lazy table at absolute index `t`: fills that field first, unless the script
-    /// assigns it, and records it as touched.
-    unsafe fn touch(
-        &self,
-        state: *mut ffi::lua_State,
-        t: c_int,
-        key: c_int,
-        claim: bool,
-    ) -> Result<(), String> {
-        // SAFETY: per the callers (metamethods of ours, `t` and `key` valid).
-        unsafe {
-            let Some(entry) = self.find(state, t) else {
-                return Ok(());
-            };
-            let (source, touched, name) = self.parts(entry);
-            let count = (*source).field_count();
-            if count > 64 {
-                // Too many fields to track one by one: fill them all.
-                return self.fill(state, t);
-            }
-            let index = if ffi::lua_type(state, key) == ffi::LUA_TSTRING {
-                let mut len = 0usize;
-                let p = ffi::lua_tolstring(state, key, &mut len);
-                (*source).field_index(std::slice::from_raw_parts(p.cast::<u8>(), len))
-            } else {
-                None
-            };
-            let Some(i) = index else {
-                return Ok(());
-            };
-            let bit = 1u64 << i;
-            if touched & bit != 0 {
-                return Ok(());
-            }
-            if !claim {
-                self.fill_from(state, t, &*source, bit, name)?;
-            }
-            self.add_touched(state, t, entry, bit);
             Ok(())
         }
     }
@@ -557,6 +581,7 @@ impl LazyArgs {
         source: &dyn LazySource,
         which: u64,
         name: &'static str,
+        record: bool,
     ) -> Result<(), String> {
         let count = source.field_count();
         // SAFETY: `idx` is an absolute index of a table (caller). The fields are set on
@@ -581,17 +606,25 @@ impl LazyArgs {
                 }
                 let cx = RawCx::new(&self.lua, main);
                 let table = TableCx::existing(&cx, top + 1);
-                let mut r = Ok(());
-                for i in 0..count {
-                    if i >= 64 || which & (1u64 << i) != 0 {
-                        r = source.fill_field(i, &table);
-                        if r.is_err() {
-                            break;
+                // The encoders are the host's code: a panic must not unwind through the
+                // Lua frames above us. It is kept and resumed when the call is over.
+                let filled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    for i in 0..count {
+                        if i >= 64 || which & (1u64 << i) != 0 {
+                            source.fill_field(i, &table)?;
                         }
                     }
-                }
+                    Ok(())
+                }));
                 ffi::lua_settop(main, top);
-                r
+                match filled {
+                    Ok(r) => r,
+                    Err(payload) => {
+                        *self.panic.borrow_mut() = Some(payload);
+                        self.trouble.set(true);
+                        Err(mlua::Error::RuntimeError("the encoder panicked".into()))
+                    }
+                }
             });
             if armed {
                 let _ = self.lua.set_memory_limit(cap);
@@ -600,17 +633,28 @@ impl LazyArgs {
         };
         result.map_err(|e| {
             let msg = format!("argument `{name}`: {e}");
-            let mut failed = self.failed.borrow_mut();
-            if failed.is_none() {
-                *failed = Some(msg.clone());
+            // Only a failure inside a call fails a call: a host decoding a kept table
+            // after its call gets the error from `force` itself.
+            if record && self.in_call.get() > 0 {
+                let mut failed = self.failed.borrow_mut();
+                if failed.is_none() {
+                    *failed = Some(msg.clone());
+                }
+                self.trouble.set(true);
             }
             msg
         })
     }
 }
 
-impl LazySink for LazyArgs {
-    fn push_lazy(
+impl LazyArgs {
+    /// Pushes a lazy table for argument `name`, filled from `source` as the script reads
+    /// it.
+    ///
+    /// # Safety
+    /// `source` stays valid until [`expire`](Self::expire) ends this table (the call's
+    /// end), and `cx` pushes onto the stack of this state.
+    pub(crate) unsafe fn push_lazy(
         &self,
         cx: &RawCx<'_>,
         name: &'static str,
@@ -625,7 +669,11 @@ impl LazySink for LazyArgs {
             if ffi::lua_checkstack(state, 3) == 0 {
                 return Err(mlua::Error::StackError);
             }
-            ffi::lua_createtable(state, 0, 0);
+            // Sized as a full table of the same type is, so that once filled (in field
+            // order) its keys sit where they would, and `pairs` visits them in the
+            // same order.
+            let room = c_int::try_from(source.field_count()).unwrap_or(c_int::MAX);
+            ffi::lua_createtable(state, 0, room);
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, refs.live_mt.into());
             ffi::lua_setmetatable(state, -2);
             let pos = self.live.borrow().len() + 1;
@@ -656,11 +704,22 @@ unsafe fn this<'a>(state: *mut ffi::lua_State) -> &'a LazyArgs {
 /// Raises `r`'s error, if any.
 unsafe fn raise_on_error(state: *mut ffi::lua_State, r: Result<(), String>) {
     // SAFETY: called from a C function of ours on `state`. No Rust value with a
-    // destructor is alive when `lua_error` unwinds past this frame (the message is
-    // pushed and dropped first).
+    // destructor is alive when `lua_error` unwinds past this frame: the message is
+    // pushed (with the memory cap lifted, so that pushing it cannot raise) and dropped
+    // first.
     unsafe {
         if let Err(msg) = r {
+            let la = this(state);
+            let armed = crate::limits::memory_armed();
+            let cap = if armed {
+                la.lua.set_memory_limit(0).unwrap_or(0)
+            } else {
+                0
+            };
             ffi::lua_pushlstring(state, msg.as_ptr().cast(), msg.len());
+            if armed {
+                let _ = la.lua.set_memory_limit(cap);
+            }
             drop(msg);
             ffi::lua_error(state);
         }
@@ -674,10 +733,12 @@ unsafe fn fill_or_raise(state: *mut ffi::lua_State, idx: c_int) {
 }
 
 unsafe extern "C-unwind" fn lazy_index(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: Lua calls `__index(t, k)` with the lazy table at 1 (absent key `k`).
+    // SAFETY: Lua calls `__index(t, k)` with the lazy table at 1 (absent key `k`). The
+    // whole table is filled on the first touch, in field order, so that it ends up
+    // laid out as a full table of the same type.
     unsafe {
         ffi::lua_settop(state, 2);
-        raise_on_error(state, this(state).touch(state, 1, 2, false));
+        fill_or_raise(state, 1);
         ffi::lua_rawget(state, 1);
         1
     }
@@ -685,11 +746,23 @@ unsafe extern "C-unwind" fn lazy_index(state: *mut ffi::lua_State) -> c_int {
 
 unsafe extern "C-unwind" fn lazy_newindex(state: *mut ffi::lua_State) -> c_int {
     // SAFETY: Lua calls `__newindex(t, k, v)` with the lazy table at 1 (absent key
-    // `k`). `lua_rawset` raises for a nil or NaN key, as an assignment to a plain table
-    // does.
+    // `k`). A nil or NaN key raises as an assignment to a plain table does, with the
+    // script's position (`luaL_error` names the calling Lua function).
     unsafe {
         ffi::lua_settop(state, 3);
-        raise_on_error(state, this(state).touch(state, 1, 2, true));
+        fill_or_raise(state, 1);
+        match ffi::lua_type(state, 2) {
+            ffi::LUA_TNIL => {
+                return ffi::luaL_error(state, c"table index is nil".as_ptr());
+            }
+            ffi::LUA_TNUMBER if ffi::lua_isinteger(state, 2) == 0 => {
+                let n = ffi::lua_tonumberx(state, 2, std::ptr::null_mut());
+                if n.is_nan() {
+                    return ffi::luaL_error(state, c"table index is NaN".as_ptr());
+                }
+            }
+            _ => {}
+        }
         ffi::lua_rawset(state, 1);
         0
     }
@@ -728,6 +801,34 @@ unsafe extern "C-unwind" fn sandbox_force(state: *mut ffi::lua_State) -> c_int {
         fill_or_raise(state, 1);
         0
     }
+}
+
+/// `pairs(v)`, as Lua's, except that for a value without `__pairs` it returns the
+/// sandbox's `next` (upvalue 2), which fills a lazy table it is given: Lua's own `next`
+/// would read one raw.
+unsafe extern "C-unwind" fn sandbox_pairs(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: as Lua's `luaB_pairs`; `__pairs` is called with a continuation so that it
+    // may yield, as in Lua.
+    unsafe {
+        ffi::luaL_checkany(state, 1);
+        if ffi::luaL_getmetafield(state, 1, c"__pairs".as_ptr()) == ffi::LUA_TNIL {
+            ffi::lua_pushvalue(state, ffi::lua_upvalueindex(2));
+            ffi::lua_pushvalue(state, 1);
+            ffi::lua_pushnil(state);
+        } else {
+            ffi::lua_pushvalue(state, 1);
+            ffi::lua_callk(state, 1, 3, 0, Some(pairs_continue));
+        }
+        3
+    }
+}
+
+unsafe extern "C-unwind" fn pairs_continue(
+    _state: *mut ffi::lua_State,
+    _status: c_int,
+    _ctx: ffi::lua_KContext,
+) -> c_int {
+    3
 }
 
 /// `next(t, k)`, as Lua's, after filling a lazy `t`.
@@ -827,13 +928,15 @@ mod tests {
         let lua = &sb.lua;
         lua.exec_raw_lua(|raw| {
             let state = raw.state();
-            // SAFETY: `state` is `lua`'s current stack; what is pushed is popped.
+            // SAFETY: `state` is `lua`'s current stack; what is pushed is popped; the
+            // values outlive `expire`, which ends the tables before returning.
             unsafe {
-                let cx = RawCx::new(lua, state).with_lazy(&*sb.lazy);
+                let cx = RawCx::new(lua, state);
                 let mark = sb.lazy.mark();
                 ffi::lua_getglobal(state, c"kept".as_ptr());
                 for v in values {
-                    v.push_ref_arg(&cx, "probe").unwrap();
+                    let source = v.lazy_source().expect("a derived Clone struct");
+                    sb.lazy.push_lazy(&cx, "probe", source).unwrap();
                     let n = ffi::lua_rawlen(state, -2) as ffi::lua_Integer;
                     ffi::lua_rawseti(state, -2, n + 1);
                 }

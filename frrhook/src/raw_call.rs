@@ -144,41 +144,27 @@ fn call<X: Exchange>(
         // set while arguments are pushed (`arm` comes after).
         unsafe {
             let top = ffi::lua_gettop(state);
-            if ffi::lua_checkstack(state, 4) == 0 {
+            // Room for the handler, the function and, after the call, ending the lazy
+            // tables (`expire` needs 6 above the call's base).
+            if ffi::lua_checkstack(state, 8) == 0 {
                 return (Outcome::Failed(mlua::Error::StackError), None);
             }
+            let mut guard = CallGuard::new(lazy, state, top);
             ffi::lua_pushcfunction(state, message_handler);
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.index));
             let cx = RawCx::new(lua, state);
-            let (cx, mark) = match lazy {
-                Some(l) => (cx.with_lazy(l), l.mark()),
-                None => (cx, 0),
-            };
-            // Ends the lazy tables of this call; the error of a table that could not be
-            // filled, whatever the script made of it.
-            let end = || match lazy {
-                Some(l) if l.busy_since(mark) => {
-                    l.expire(state, mark);
-                    l.take_failure()
-                }
-                _ => None,
-            };
-            let end_with = |outcome: Outcome<X::Out>| match end() {
-                Some(m) => Outcome::Encode(m),
-                None => outcome,
-            };
             let nargs = match exchange.push(&cx) {
                 Ok(n) => n,
                 Err(e) => {
                     ffi::lua_settop(state, top);
                     let outcome = Outcome::Encode(format!("argument `{}`: {}", e.arg, e.error));
-                    return (end_with(outcome), None);
+                    return (guard.finish(outcome), None);
                 }
             };
             if ffi::lua_gettop(state) != top + 2 + nargs {
                 ffi::lua_settop(state, top);
                 let outcome = Outcome::Encode("an argument encoder pushed the wrong number of values".into());
-                return (end_with(outcome), None);
+                return (guard.finish(outcome), None);
             }
             // `state` is the stack `lua.state()` gives.
             let armed = crate::limits::arm_at(lua, state, limits);
@@ -192,44 +178,129 @@ fn call<X: Exchange>(
                 } else {
                     mlua::Error::RuntimeError(text)
                 };
-                return (end_with(Outcome::Failed(err)), tripped);
+                return (guard.finish(Outcome::Failed(err)), tripped);
             }
             let nresults = ffi::lua_gettop(state) - top - 1;
             let one_table = nresults == 1 && ffi::lua_type(state, -1) == ffi::LUA_TTABLE;
-            if one_table && let Some(l) = lazy.filter(|l| l.any()) {
-                // The script returned one of its lazy arguments as its result table:
-                // fill it, since results are read raw. (A failure is reported by `end`.)
-                let _ = l.fill(state, -1);
-            }
-            if let Some(m) = end() {
-                ffi::lua_settop(state, top);
-                return (Outcome::Encode(m), tripped);
-            }
-            let outcome = if one_table {
-                if tripped.is_some() {
-                    // The call fails (a limit stopped it): read nothing, write nothing back.
-                    Outcome::NotATable(String::new())
-                } else {
-                    let read = exchange.read(&cx, ffi::lua_gettop(state));
-                    match raw.pop_value() {
-                        Value::Table(t) => Outcome::Table(t, read),
-                        _ => Outcome::NotATable("the function did not return a table".into()),
-                    }
-                }
-            } else {
-                Outcome::NotATable(match nresults {
+            if !one_table {
+                let message = match nresults {
                     0 => "the function returned nothing; return a table (`return {}` for no results)".to_string(),
                     1 => format!(
                         "the function returned {}, not a table; return a table such as `return {{ action = ... }}`",
                         describe_top(state)
                     ),
                     n => format!("the function returned {n} values; return exactly one table"),
-                })
+                };
+                ffi::lua_settop(state, top);
+                return (guard.finish(Outcome::NotATable(message)), tripped);
+            }
+            if let Some(l) = lazy.filter(|l| l.any()) {
+                // The script returned one of its lazy arguments as its result table:
+                // fill it, since results are read raw. (A failure is reported by `end`.)
+                let _ = l.fill(state, -1);
+            }
+            if let Some(m) = guard.end() {
+                ffi::lua_settop(state, top);
+                return (guard.finish(Outcome::Encode(m)), tripped);
+            }
+            let outcome = if tripped.is_some() {
+                // The call fails (a limit stopped it): read nothing, write nothing back.
+                Outcome::NotATable(String::new())
+            } else {
+                let read = exchange.read(&cx, ffi::lua_gettop(state));
+                match raw.pop_value() {
+                    Value::Table(t) => Outcome::Table(t, read),
+                    _ => Outcome::NotATable("the function did not return a table".into()),
+                }
             };
             ffi::lua_settop(state, top);
-            (outcome, tripped)
+            (guard.finish(outcome), tripped)
         }
     })
+}
+
+/// The end of one call on the lazy-argument side: every lazy table the call made is
+/// ended (`LazyArgs::expire`) before the call returns, on every path, a panic of an
+/// argument encoder included (then also the stack is reset); a fill failure or a caught
+/// encoder panic decides the outcome.
+struct CallGuard<'a> {
+    lazy: Option<&'a LazyArgs>,
+    state: *mut ffi::lua_State,
+    top: c_int,
+    mark: usize,
+    ended: bool,
+    done: bool,
+}
+
+impl<'a> CallGuard<'a> {
+    fn new(lazy: Option<&'a LazyArgs>, state: *mut ffi::lua_State, top: c_int) -> Self {
+        if let Some(l) = lazy {
+            l.enter();
+        }
+        CallGuard {
+            lazy,
+            state,
+            top,
+            mark: lazy.map_or(0, LazyArgs::mark),
+            ended: false,
+            done: false,
+        }
+    }
+
+    /// Ends the call's lazy tables; the error of one that could not be filled,
+    /// whatever the script made of it.
+    fn end(&mut self) -> Option<String> {
+        let l = self.lazy?;
+        if std::mem::replace(&mut self.ended, true) || !l.busy_since(self.mark) {
+            return None;
+        }
+        // SAFETY: `state` is the stack of the call, with room reserved for `expire`.
+        unsafe { l.expire(self.state, self.mark) };
+        l.take_failure()
+    }
+
+    /// Ends the call: the encoding error of a table that could not be filled, if any.
+    /// Resumes the panic of an encoder caught while a table was filled.
+    #[inline]
+    fn close(&mut self) -> Option<String> {
+        let failure = self.end();
+        self.done = true;
+        let l = self.lazy?;
+        l.leave();
+        if let Some(payload) = l.take_panic() {
+            // SAFETY: the stack of the call; back to its base before unwinding.
+            unsafe { ffi::lua_settop(self.state, self.top) };
+            std::panic::resume_unwind(payload);
+        }
+        failure
+    }
+
+    /// [`close`](Self::close), with `outcome` unless a table could not be filled.
+    #[inline]
+    fn finish<R>(&mut self, outcome: Outcome<R>) -> Outcome<R> {
+        match self.close() {
+            Some(m) => Outcome::Encode(m),
+            None => outcome,
+        }
+    }
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // Unwinding (an encoder panicked while the arguments were pushed): drop what
+        // was pushed and end the lazy tables before the arguments go away.
+        // SAFETY: the stack of the call, back to its base, which had room for `expire`.
+        unsafe { ffi::lua_settop(self.state, self.top) };
+        if let Some(l) = self.lazy {
+            // SAFETY: as above.
+            unsafe { l.expire(self.state, self.mark) };
+            let _ = l.take_failure();
+            l.leave();
+        }
+    }
 }
 
 /// The value at `idx` as text (lossy), without calling metamethods.

@@ -62,7 +62,7 @@ impl Sandbox {
 
 const PRELUDE: &str = r#"
 local guard, stopped, lazy_next, lazy_rawget, lazy_rawset, lazy_rawlen, lazy_getmetatable,
-  force = ...
+  force, lazy_pairs = ...
 local G = _G
 local pairs, ipairs, rawget, type, error, pcall = pairs, ipairs, rawget, type, error, pcall
 local raw_setmetatable = setmetatable
@@ -80,7 +80,7 @@ local base = { "assert", "error", "ipairs", "pairs", "pcall", "rawequal", "selec
   "tonumber", "tostring", "type", "xpcall" }
 -- These fill a lazy argument table first (see lazy.rs), then do what Lua's do.
 local filling = { next = lazy_next, rawget = lazy_rawget, rawset = lazy_rawset,
-  rawlen = lazy_rawlen, getmetatable = lazy_getmetatable }
+  rawlen = lazy_rawlen, getmetatable = lazy_getmetatable, pairs = lazy_pairs }
 local function safe_setmetatable(t, mt)
   force(t)
   force(mt)

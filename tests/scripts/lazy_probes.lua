@@ -86,3 +86,15 @@ function p_nested_identity(_, _, peer)
   s1.update_in = 1
   return { out = tostring(rawequal(s1, s2)) .. "/" .. peer.stats.update_in }
 end
+-- The `next` that `pairs` returns for a plain table, used on the argument.
+function p_next_from_pairs(_, _, peer)
+  local n = pairs({})
+  local count, k = 0, n(peer)
+  while k ~= nil do count = count + 1; k = n(peer, k) end
+  return { out = count .. "/" .. tostring(n == next) }
+end
+function p_nil_key(_, _, peer)
+  local ok, e = pcall(function() peer[nil] = 1 end)
+  local ok2, e2 = pcall(function() peer[0/0] = 1 end)
+  return { out = tostring(ok) .. ":" .. tostring(e) .. "/" .. tostring(ok2) .. ":" .. tostring(e2) }
+end

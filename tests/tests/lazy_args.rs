@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use frrhook::{ErrorKind, Runtime, Script, args};
+use frrhook_tests::Peer;
 use frrhook_tests::*;
 
 fn dir() -> PathBuf {
@@ -34,6 +35,8 @@ const PROBES: &[&str] = &[
     "p_partial_then_pairs",
     "p_read_clear_read",
     "p_nested_identity",
+    "p_next_from_pairs",
+    "p_nil_key",
 ];
 
 /// What `function` returns as `out` through the hook (lazy `peer`).
@@ -83,6 +86,12 @@ fn a_script_cannot_tell_a_lazy_argument_from_a_full_table() {
     );
     assert_eq!(through_hook("p_read_clear_read"), "Established/nil/nil");
     assert_eq!(through_hook("p_nested_identity"), "true/1");
+    assert_eq!(through_hook("p_next_from_pairs"), "5/true");
+    assert!(
+        through_hook("p_nil_key").starts_with("false:lazy_probes.lua:"),
+        "{}",
+        through_hook("p_nil_key")
+    );
 }
 
 #[test]
@@ -227,4 +236,156 @@ fn a_field_that_cannot_be_encoded_fails_the_call_when_read() {
     let mut a = a0.clone();
     route_match(&rt, &p, &mut a, &peer).unwrap();
     assert_eq!(a.metric, 99);
+}
+
+/// Two arguments of one type in one call: `lazy` (`&T`) and `full` (`&mut T`, built in
+/// full), so that what depends on the state (string hashes, table layout) is the same.
+#[frrhook::hook_point(name = "test_lazy.two", results(out: String = String::new()))]
+fn two(lazy: &Peer, full: &mut Peer);
+
+#[test]
+fn pairs_visits_a_lazy_argument_in_the_order_of_a_full_table() {
+    let tmp = script_dir(&[(
+        "order",
+        r#"
+        local function order(t)
+          local ks = {}
+          for k in pairs(t) do ks[#ks + 1] = k end
+          return table.concat(ks, ",")
+        end
+        function untouched(lazy, full)
+          return { out = order(lazy) .. " | " .. order(full) }
+        end
+        function after_reads(lazy, full)
+          local _ = lazy.stats.update_in .. lazy.state
+          local _ = full.stats.update_in .. full.state
+          lazy.extra, full.extra = 1, 1
+          return { out = order(lazy) .. " | " .. order(full) }
+        end
+        "#,
+    )]);
+    for function in ["untouched", "after_reads"] {
+        let rt = Runtime::new(tmp.path());
+        rt.attach("test_lazy.two", "order", function).unwrap();
+        let (_, _, peer) = sample_route();
+        let mut full = peer.clone();
+        let out = two(&rt, &peer, &mut full).unwrap().out;
+        let (lazy, full) = out.split_once(" | ").unwrap();
+        assert_eq!(lazy, full, "{function}");
+    }
+}
+
+#[test]
+fn a_fill_that_fails_after_the_call_is_not_the_next_calls_failure() {
+    let tmp = script_dir(&[(
+        "ret",
+        "function f(_, _, peer) return { x = peer } end\nfunction g(_, _, peer) return {} end",
+    )]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test.route_match", "ret", "f").unwrap();
+    let (p, mut a, mut bad) = sample_route();
+    bad.stats.update_in = u64::MAX;
+    let r = route_match(&rt, &p, &mut a, &bad).unwrap();
+    // The host decodes the kept table after the call: its own error.
+    let e = r.get::<Peer>("x").unwrap_err();
+    assert!(
+        e.to_string().contains("does not fit in a Lua integer"),
+        "{e}"
+    );
+    // The next call, with a good peer the script does not read, is fine.
+    rt.detach("test.route_match", "ret", "f").unwrap();
+    rt.attach("test.route_match", "ret", "g").unwrap();
+    let (_, _, good) = sample_route();
+    route_match(&rt, &p, &mut a, &good).unwrap();
+}
+
+#[test]
+fn past_the_bound_an_unreadable_argument_fails_only_the_call_that_reads_it() {
+    let tmp = script_dir(&[(
+        "hoarder",
+        r#"
+        kept = {}
+        function hoard(_, attributes, peer)
+          kept[#kept + 1] = peer
+          if attributes.metric == 0 then
+            return { out = tostring(kept[#kept - 1].stats.update_in) }
+          end
+          return {}
+        end
+        "#,
+    )]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test.route_match", "hoarder", "hoard").unwrap();
+    let (p, mut a, mut peer) = sample_route();
+    for i in 1..=4200u32 {
+        peer.remote_as = i;
+        route_match(&rt, &p, &mut a, &peer).unwrap();
+    }
+    // More than 4096 kept: this untouched peer cannot be filled when its call ends
+    // (u64::MAX), and its call does not fail for it.
+    peer.stats.update_in = u64::MAX;
+    route_match(&rt, &p, &mut a, &peer).unwrap();
+    // The call that reads it does.
+    let (_, _, last) = sample_route();
+    a.metric = 0;
+    let e = route_match(&rt, &p, &mut a, &last).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Encode, "{e}");
+}
+
+/// A value whose encoder panics.
+#[derive(Clone, Debug)]
+struct Boom;
+
+impl frrhook::LuaEncode for Boom {
+    fn encode(&self, _: &frrhook::mlua::Lua) -> frrhook::mlua::Result<frrhook::mlua::Value> {
+        panic!("the encoder of Boom panicked");
+    }
+}
+
+impl frrhook::LuaDecode for Boom {
+    frrhook::codec::whole_value_update!();
+    fn decode(_: &frrhook::mlua::Value) -> Result<Self, frrhook::DecodeError> {
+        Ok(Boom)
+    }
+}
+
+#[derive(Clone, Debug, frrhook::LuaCodec)]
+struct Holder {
+    n: u32,
+    boom: Boom,
+}
+
+#[frrhook::hook_point(name = "test_lazy.holder", results(n: i64 = 0))]
+fn holder(h: &Holder);
+
+#[test]
+fn an_encoder_panic_inside_the_script_reaches_the_host_and_leaves_the_state_usable() {
+    let tmp = script_dir(&[(
+        "h",
+        r#"
+        kept, calls = {}, 0
+        function f(h)
+          kept[#kept + 1] = h
+          calls = calls + 1
+          if calls > 300 then return { n = 7 } end
+          return { n = h.boom and 1 or 0 }
+        end
+        "#,
+    )]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test_lazy.holder", "h", "f").unwrap();
+    for _ in 0..300 {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            holder(&rt, &Holder { n: 1, boom: Boom })
+        }));
+        let payload = r.unwrap_err();
+        assert_eq!(
+            payload.downcast_ref::<&str>().copied(),
+            Some("the encoder of Boom panicked")
+        );
+    }
+    // After 300 panics the state still runs calls (no leftover Lua frames).
+    for _ in 0..10 {
+        assert_eq!(holder(&rt, &Holder { n: 7, boom: Boom }).unwrap().n, 7);
+    }
 }

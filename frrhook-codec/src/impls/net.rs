@@ -41,7 +41,7 @@ macro_rules! addr_codec {
         impl LuaDecode for $t {
             crate::whole_value_update!();
             fn decode_raw(cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> Option<Self> {
-                std::str::from_utf8(cx.bytes_at(idx)?).ok()?.parse().ok()
+                cx.parse_at(idx)
             }
             fn decode(value: &Value) -> Result<Self, DecodeError> {
                 match value {

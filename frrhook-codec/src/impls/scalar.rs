@@ -67,13 +67,11 @@ impl LuaDecode for String {
     crate::whole_value_update!();
     #[inline]
     fn decode_raw(cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> Option<Self> {
-        std::str::from_utf8(cx.bytes_at(idx)?)
-            .ok()
-            .map(str::to_owned)
+        cx.string_at(idx)
     }
     #[inline]
     fn raw_eq(&self, cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> bool {
-        cx.bytes_at(idx) == Some(self.as_bytes())
+        cx.bytes_eq(idx, self.as_bytes())
     }
     fn decode(value: &Value) -> Result<Self, DecodeError> {
         match value {

@@ -372,7 +372,7 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
     let pushes = h.args.iter().map(|a| {
         let (ident, name) = (&a.ident, &a.lua_name);
         match a.mode {
-            Mode::Ref => quote!(#krate::__private::push_ref_arg(cx, #name, self.#ident)?;),
+            Mode::Ref => quote!(#krate::__private::push_ref_arg(cx, lazy, #name, self.#ident)?;),
             Mode::Mut => quote!(#krate::__private::push_arg(cx, #name, &*self.#ident)?;),
             Mode::Value => quote!(#krate::__private::push_arg(cx, #name, &self.#ident)?;),
         }
@@ -383,9 +383,10 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
     });
     let count_lit = proc_macro2::Literal::i32_unsuffixed(i32::try_from(count).unwrap_or(i32::MAX));
     let encode_body = if count == 0 {
-        quote!(let _ = cx;)
+        quote!(let _ = (cx, lazy);)
     } else {
         quote! {
+            let _ = &lazy;
             #(#pushes)*
             #(#consts)*
         }
@@ -500,6 +501,7 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
         fn push_args(
             &self,
             cx: &#krate::codec::raw::RawCx<'_>,
+            lazy: ::core::option::Option<&#krate::__private::Lazy<'_>>,
         ) -> ::core::result::Result<i32, #krate::__private::ArgEncodeError> {
             #encode_body
             ::core::result::Result::Ok(#count_lit)

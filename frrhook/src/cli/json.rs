@@ -69,6 +69,8 @@ fn from_lua_at(value: &Value, depth: u32) -> Result<Json, String> {
 }
 
 fn table_to_json(t: &Table, depth: u32) -> Result<Json, String> {
+    // A lazy argument table a script kept or returned: its fields first.
+    crate::codec::lazy::force(t).map_err(|e| e.to_string())?;
     let mut pairs = Vec::new();
     for pair in t.pairs::<Value, Value>() {
         pairs.push(pair.map_err(|e| e.to_string())?);
@@ -207,6 +209,9 @@ fn lua_equal_at(a: &Value, b: &Value, depth: u32) -> bool {
         }
         (Value::String(x), Value::String(y)) => *x.as_bytes() == *y.as_bytes(),
         (Value::Table(x), Value::Table(y)) => {
+            if crate::codec::lazy::force(x).is_err() || crate::codec::lazy::force(y).is_err() {
+                return false;
+            }
             let mut n = 0usize;
             for pair in x.pairs::<Value, Value>() {
                 let Ok((k, v)) = pair else { return false };

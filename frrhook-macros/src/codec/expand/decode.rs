@@ -407,7 +407,6 @@ fn struct_raw_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
         .enumerate()
         .map(|(i, f)| {
             let (ty, member) = (&f.ty, &f.member);
-            let key = proc_macro2::Literal::byte_string(f.lua_name.as_bytes());
             let slot = syn::Index::from(i);
             let update = quote_spanned!(f.span()=> if <#ty as #k::LuaDecode>::raw_eq(&self.#member, __cx, __at) {
                 ::core::option::Option::Some(::core::option::Option::None)
@@ -417,13 +416,16 @@ fn struct_raw_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
                     .map(::core::option::Option::Some)
             });
             quote! {
-                #key => match #update {
+                ::core::option::Option::Some(#i) => match #update {
                     ::core::option::Option::Some(__u) => __update.#slot = __u,
                     ::core::option::Option::None => return false,
                 },
             }
         })
         .collect();
+    let names = live
+        .iter()
+        .map(|f| proc_macro2::Literal::byte_string(f.lua_name.as_bytes()));
     let nones = live.iter().map(|_| quote!(::core::option::Option::None));
     let span = update_span(live.iter().map(|f| &f.ty));
     let prepare = quote_spanned! {span=>
@@ -439,10 +441,7 @@ fn struct_raw_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
             let mut __update: Self::Update = (#(#nones,)*);
             let __complete = __cx.for_each_entry(__idx, |__cx, __key, __at| {
                 // Keys that are not strings, and strings that name no field, are ignored.
-                let ::core::option::Option::Some(__name) = __cx.bytes_at(__key) else {
-                    return true;
-                };
-                match __name {
+                match __cx.bytes_index(__key, &[#(&#names[..]),*]) {
                     #(#arms)*
                     _ => {}
                 }
@@ -471,15 +470,15 @@ fn struct_raw_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
 fn unit_raw_decode(k: &syn::Path, repr: Repr, variants: &[UnitVariant]) -> TokenStream {
     let body = match repr {
         Repr::String => {
-            let arms = variants.iter().map(|v| {
-                let (ident, bytes) = (
-                    &v.ident,
-                    syn::LitByteStr::new(v.lua_name.as_bytes(), Span::call_site()),
-                );
-                quote!(#bytes => ::core::option::Option::Some(Self::#ident))
+            let names = variants
+                .iter()
+                .map(|v| syn::LitByteStr::new(v.lua_name.as_bytes(), Span::call_site()));
+            let arms = variants.iter().enumerate().map(|(i, v)| {
+                let ident = &v.ident;
+                quote!(#i => ::core::option::Option::Some(Self::#ident))
             });
             quote! {
-                match __cx.bytes_at(__idx)? {
+                match __cx.bytes_index(__idx, &[#(&#names[..]),*])? {
                     #(#arms,)*
                     _ => ::core::option::Option::None,
                 }

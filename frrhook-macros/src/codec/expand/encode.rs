@@ -108,14 +108,12 @@ fn push_raw_fn(m: &Model) -> TokenStream {
                     __cx.push_table(0, #n, |__t| #k::lazy::LuaFields::fill_fields(self, __t))
                 }
 
-                fn push_ref_arg(
+                fn lazy_source(
                     &self,
-                    __cx: &#k::raw::RawCx<'_>,
-                    __name: &'static str,
-                ) -> #k::mlua::Result<()> {
+                ) -> ::core::option::Option<&dyn #k::lazy::LazySource> {
                     #[allow(unused_imports)]
-                    use #k::lazy::{PushEager as _, PushLazy as _};
-                    (&#k::lazy::LazyProbe(self)).push_ref_arg(__cx, __name)
+                    use #k::lazy::{AsLazy as _, NotLazy as _};
+                    (&#k::lazy::LazyProbe(self)).lazy_source()
                 }
             };
         }
