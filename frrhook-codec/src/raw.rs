@@ -36,8 +36,11 @@ fn stack_error() -> mlua::Error {
     mlua::Error::StackError
 }
 
+/// A presize hint for `lua_createtable`: at most 2^20, since presizing is only an
+/// optimization and Lua raises ("table overflow") outside any protected call, which
+/// aborts, for sizes near `c_int::MAX`.
 fn clamp(n: usize) -> c_int {
-    c_int::try_from(n).unwrap_or(c_int::MAX)
+    c_int::try_from(n.min(1 << 20)).unwrap_or(0)
 }
 
 impl<'a> RawCx<'a> {
@@ -369,8 +372,11 @@ impl<'a> RawCx<'a> {
             ffi::lua_pushnil(self.state);
             while ffi::lua_next(self.state, idx) != 0 {
                 let go_on = f(self, key, key + 1);
-                if !go_on {
-                    ffi::lua_settop(self.state, key - 1);
+                // `f` may not have left the key (it popped below it): then the walk
+                // cannot go on.
+                if !go_on || ffi::lua_gettop(self.state) < key + 1 {
+                    let top = ffi::lua_gettop(self.state);
+                    ffi::lua_settop(self.state, (key - 1).min(top));
                     return false;
                 }
                 ffi::lua_settop(self.state, key);
@@ -455,10 +461,31 @@ impl<'c, 'a> TableCx<'c, 'a> {
     #[inline]
     pub fn field<T: LuaEncode + ?Sized>(&self, key: &CStr, value: &T) -> mlua::Result<()> {
         value.push_raw(self.cx)?;
+        self.one_value_pushed()?;
         // SAFETY: `index` is the table's absolute index and the value is on top; the
-        // table is fresh (no metatable), so setting a field runs no Lua code.
+        // table has no metatable (constructors' contract), so setting a field runs no
+        // Lua code.
         unsafe { ffi::lua_setfield(self.cx.state, self.index, key.as_ptr()) };
         Ok(())
+    }
+
+    /// Checks that exactly one value sits above the table (what an encoder must push);
+    /// otherwise drops what is there and fails.
+    #[inline]
+    fn one_value_pushed(&self) -> mlua::Result<()> {
+        // SAFETY: reading and lowering the top of a live stack, never below the table.
+        unsafe {
+            let top = ffi::lua_gettop(self.cx.state);
+            if top == self.index + 1 {
+                return Ok(());
+            }
+            if top > self.index {
+                ffi::lua_settop(self.cx.state, self.index);
+            }
+        }
+        Err(mlua::Error::RuntimeError(
+            "an encoder did not push exactly one value".into(),
+        ))
     }
 
     /// Sets field `key` to the value an encoder just pushed on top of the table. An
@@ -528,8 +555,18 @@ impl<'c, 'a> TableCx<'c, 'a> {
     pub fn field_bytes<T: LuaEncode + ?Sized>(&self, key: &[u8], value: &T) -> mlua::Result<()> {
         self.cx.push_bytes(key)?;
         if let Err(e) = value.push_raw(self.cx) {
-            self.cx.pop(1);
+            // SAFETY: back to the table, never below it.
+            unsafe { ffi::lua_settop(self.cx.state, self.index) };
             return Err(e);
+        }
+        // SAFETY: reading the top of a live stack; back to the table on a bad count.
+        unsafe {
+            if ffi::lua_gettop(self.cx.state) != self.index + 2 {
+                ffi::lua_settop(self.cx.state, self.index);
+                return Err(mlua::Error::RuntimeError(
+                    "an encoder did not push exactly one value".into(),
+                ));
+            }
         }
         // SAFETY: key and value are the two top slots; the table is fresh.
         unsafe { ffi::lua_rawset(self.cx.state, self.index) };
@@ -540,6 +577,7 @@ impl<'c, 'a> TableCx<'c, 'a> {
     #[inline]
     pub fn item<T: LuaEncode + ?Sized>(&self, i: i64, value: &T) -> mlua::Result<()> {
         value.push_raw(self.cx)?;
+        self.one_value_pushed()?;
         // SAFETY: the value is on top of the table at `index`.
         unsafe { ffi::lua_rawseti(self.cx.state, self.index, i) };
         Ok(())

@@ -220,3 +220,57 @@ fn readers_refuse_indices_outside_the_stack() {
         assert_eq!(cx.type_at(1), frrhook_codec::mlua::ffi::LUA_TNONE);
     });
 }
+
+/// An encoder that breaks the one-value rule, written without `unsafe`.
+struct Silent;
+impl LuaEncode for Silent {
+    fn encode(&self, _: &Lua) -> frrhook_codec::mlua::Result<Value> {
+        Ok(Value::Nil)
+    }
+    fn push_raw(&self, _: &RawCx<'_>) -> frrhook_codec::mlua::Result<()> {
+        Ok(()) // pushes nothing
+    }
+}
+
+/// A table "presized" for more elements than exist.
+struct Huge;
+impl LuaEncode for Huge {
+    fn encode(&self, _: &Lua) -> frrhook_codec::mlua::Result<Value> {
+        Ok(Value::Nil)
+    }
+    fn push_raw(&self, cx: &RawCx<'_>) -> frrhook_codec::mlua::Result<()> {
+        cx.push_table(usize::MAX, usize::MAX, |_| Ok(()))
+    }
+}
+
+/// Safe code that misuses `RawCx` gets an error, never a Lua API violation or an abort.
+#[test]
+fn misbehaving_encoders_and_callbacks_are_errors() {
+    let lua = Lua::new();
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: `raw.state()` is the current stack of `lua`; no memory limit is set.
+        let cx = unsafe { RawCx::new(&lua, raw.state()) };
+        let top = cx.integer_at(-1); // nothing there yet
+        assert_eq!(top, None);
+        // A sequence element that pushed nothing.
+        assert!(vec![Silent, Silent].push_raw(&cx).is_err());
+        assert_eq!(
+            cx.type_at(1),
+            frrhook_codec::mlua::ffi::LUA_TNONE,
+            "nothing left pushed"
+        );
+        // A presize hint near `c_int::MAX` is only a hint.
+        Huge.push_raw(&cx).unwrap();
+        cx.pop(1);
+        // A walk whose callback pops below its key stops.
+        vec![1u8, 2, 3].push_raw(&cx).unwrap();
+        let mut seen = 0;
+        let complete = cx.for_each_entry(-1, |cx, _, _| {
+            seen += 1;
+            cx.pop(1000);
+            true
+        });
+        assert!(!complete);
+        assert_eq!(seen, 1);
+    });
+}

@@ -40,8 +40,14 @@ pub trait HookArgs {
     fn descriptor() -> &'static HookDescriptor;
 
     /// Pushes every argument in order, constants last, onto the stack of `cx`; returns
-    /// how many. With `lazy`, `&T` arguments may be lazy tables.
-    fn push_args(&self, cx: &RawCx<'_>, lazy: Option<&Lazy<'_>>) -> Result<i32, ArgEncodeError>;
+    /// how many. With `lazy`, `&T` arguments may be lazy tables: only values borrowed
+    /// for `'s` (the arguments this struct holds) can be, so none can go away before the
+    /// call ends its tables.
+    fn push_args<'s>(
+        &'s self,
+        cx: &RawCx<'_>,
+        lazy: Option<&Lazy<'s>>,
+    ) -> Result<i32, ArgEncodeError>;
 
     /// Writes back every `&mut` argument named in the returned table at stack index
     /// `idx`: all prepared first, then all applied, so an error leaves every argument as
@@ -86,21 +92,35 @@ pub fn push_arg<T: LuaEncode + ?Sized>(
 /// The lazy tables of the running call (see `lazy.rs`). Only the runtime makes one, for
 /// the arguments of the call it is running: the tables it makes point at those
 /// arguments until the call ends.
-pub struct Lazy<'a>(pub(crate) &'a crate::lazy::LazyArgs);
+///
+/// `'s` is the borrow of the arguments struct the runtime passes it with: a value given
+/// to [`push_ref_arg`] must live at least that long (a temporary cannot), and the
+/// struct outlives the call.
+pub struct Lazy<'s>(
+    pub(crate) &'s crate::lazy::LazyArgs,
+    // Invariant in `'s`: a `Lazy<'s>` cannot be used with values of a shorter borrow.
+    PhantomData<fn(&'s ()) -> &'s ()>,
+);
+
+impl<'s> Lazy<'s> {
+    pub(crate) fn new(lazy: &'s crate::lazy::LazyArgs) -> Self {
+        Lazy(lazy, PhantomData)
+    }
+}
 
 /// Pushes one argument passed by reference (`&T`): a lazy table when `T` allows it
 /// (see `frrhook_codec::lazy`) and the call makes them, else the full table.
 #[inline]
-pub fn push_ref_arg<T: LuaEncode + ?Sized>(
+pub fn push_ref_arg<'s, T: LuaEncode + ?Sized>(
     cx: &RawCx<'_>,
-    lazy: Option<&Lazy<'_>>,
+    lazy: Option<&Lazy<'s>>,
     name: &'static str,
-    value: &T,
+    value: &'s T,
 ) -> Result<(), ArgEncodeError> {
     let r = match (lazy, value.lazy_source()) {
-        // SAFETY: `value` is an argument of the call that `lazy` belongs to, borrowed
-        // by the arguments struct for the whole call; the runtime ends every lazy table
-        // before the call returns (`raw_call::call`).
+        // SAFETY: `value` is borrowed for `'s`, the borrow of the arguments struct the
+        // runtime made `lazy` for, which lives until the call has ended its lazy tables
+        // (`raw_call::call`); a shorter-lived value does not type-check.
         (Some(lazy), Some(source)) => unsafe { lazy.0.push_lazy(cx, name, source) },
         _ => value.push_raw(cx),
     };

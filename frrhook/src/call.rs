@@ -166,7 +166,7 @@ impl<A: HookArgs> raw_call::Exchange for HookExchange<'_, A> {
     #[inline]
     fn push(&mut self, cx: &RawCx<'_>) -> Result<i32, ArgEncodeError> {
         self.args
-            .push_args(cx, Some(&crate::__private::Lazy(self.lazy)))
+            .push_args(cx, Some(&crate::__private::Lazy::new(self.lazy)))
     }
 
     #[inline]
@@ -200,12 +200,12 @@ fn run_one<A: HookArgs>(
         .map_err(|e| e.clone().with_hook(chain.hook.name))?;
     let (table, read) = raw_call::call_checked(
         &ts.state.lua,
-        Some(&*ts.state.lazy),
+        Some(ts.state.lazy()),
         func,
         &mut HookExchange {
             args,
             partial,
-            lazy: &ts.state.lazy,
+            lazy: ts.state.lazy(),
         },
         &chain.limits,
         &entry.script,

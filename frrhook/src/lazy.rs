@@ -29,12 +29,16 @@
 //!   in the host once the call has ended its tables.
 //!
 //! Only the runtime makes lazy tables (`push_lazy` is `unsafe`: the value must outlive
-//! the call), for the arguments of the call it is running.
+//! the call; generated code reaches it through `__private::push_ref_arg`, whose
+//! lifetime brand refuses values that do not live as long as the arguments struct). The
+//! machinery belongs to the Lua state (app data), so a state kept alive from outside
+//! still fills its kept tables after the runtime replaced it. An encoder that reads a
+//! lazy table (through the host) while another is being filled gets an error.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, c_int, c_void};
 
-use mlua::{Lua, ffi};
+use mlua::{Lua, WeakLua, ffi};
 
 use crate::codec::lazy::{LazySource, fill_key};
 use crate::codec::raw::{RawCx, TableCx};
@@ -122,10 +126,16 @@ struct Refs {
     pinned: c_int,
 }
 
+/// Owns a state's [`LazyArgs`] (app data of the state).
+struct LazyOwner(#[allow(dead_code)] Box<LazyArgs>);
+
 /// The lazy-argument machinery of one Lua state. Boxed: its address is an upvalue of
 /// the metamethods.
 pub(crate) struct LazyArgs {
-    lua: Lua,
+    /// The state this belongs to (weak: the state owns this, as app data).
+    lua: WeakLua,
+    /// A table is being filled (filling another from an encoder is refused).
+    filling: Cell<bool>,
     live: RefCell<Vec<Live>>,
     failed: RefCell<Option<String>>,
     /// A panic of an encoder while a table was filled inside Lua, to resume once the
@@ -156,9 +166,21 @@ pub(crate) const SANDBOX_WRAPPERS: [(&CStr, ffi::lua_CFunction); 7] = [
 impl LazyArgs {
     /// Sets up the metatables in `lua`; returns the machinery and the sandbox wrappers
     /// (as [`SANDBOX_WRAPPERS`]) to hand to the prelude.
-    pub(crate) fn new(lua: &Lua) -> mlua::Result<(Box<LazyArgs>, Vec<mlua::Function>)> {
+    /// Sets up the metatables in `lua` and gives the machinery to the state (as app
+    /// data, so that it lives exactly as long as the state whose closures point at it).
+    /// Returns a pointer to it, valid while `lua` lives, and the sandbox wrappers.
+    pub(crate) fn install(lua: &Lua) -> mlua::Result<(*const LazyArgs, Vec<mlua::Function>)> {
+        let (this, wrappers) = Self::new(lua)?;
+        let ptr: *const LazyArgs = &*this;
+        // The box moves into the state's app data; its heap address does not change.
+        lua.set_app_data(LazyOwner(this));
+        Ok((ptr, wrappers))
+    }
+
+    fn new(lua: &Lua) -> mlua::Result<(Box<LazyArgs>, Vec<mlua::Function>)> {
         let this = Box::new(LazyArgs {
-            lua: lua.clone(),
+            lua: lua.weak(),
+            filling: Cell::new(false),
             live: RefCell::new(Vec::new()),
             failed: RefCell::new(None),
             panic: RefCell::new(None),
@@ -432,7 +454,25 @@ impl LazyArgs {
         let refs = self.refs.get();
         // SAFETY: `entry.source` is still borrowed (see `expire`); the stack is restored.
         unsafe {
-            let copy = (*entry.source).snapshot();
+            let copy = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                (*entry.source).snapshot()
+            })) {
+                Ok(copy) => copy,
+                Err(payload) => {
+                    // `Clone` panicked: fill the table now instead (its call is still
+                    // running, so the value is there), and resume the panic after the
+                    // call's tables are all ended.
+                    if self.in_call.get() > 0 {
+                        *self.panic.borrow_mut() = Some(payload);
+                        self.trouble.set(true);
+                    }
+                    let missing = !entry.touched & all_fields((*entry.source).field_count());
+                    let _ = self.fill_from(state, t, &*entry.source, missing, entry.name, false);
+                    ffi::lua_pushnil(state);
+                    ffi::lua_setmetatable(state, t);
+                    return;
+                }
+            };
             let slot = self.kept.borrow_mut().insert(KeptInner {
                 source: copy,
                 name: entry.name,
@@ -584,17 +624,38 @@ impl LazyArgs {
         record: bool,
     ) -> Result<(), String> {
         let count = source.field_count();
-        // SAFETY: `idx` is an absolute index of a table (caller). The fields are set on
-        // the state mlua considers current (`main`), where `RawCx` may push values
-        // through mlua; the table is moved there and the top restored.
+        let counts = record && self.in_call.get() > 0;
+        let Some(lua) = self.lua.try_upgrade() else {
+            return Err(format!("argument `{name}`: its Lua state is closing"));
+        };
+        if self.filling.replace(true) {
+            // An encoder reading a lazy table while another is filled (through the
+            // host): refused, so that no copy is freed under a running fill.
+            return Err(format!(
+                "argument `{name}`: read while another argument table was being filled"
+            ));
+        }
+        // SAFETY: `idx` is an absolute index of a table (caller). The metatable goes
+        // first, so that setting fields (even with `lua_setfield`) runs nothing. The
+        // fields are set on the state mlua considers current (`main`), where `RawCx`
+        // may push values through mlua; the table is moved there and the top restored.
         let result = unsafe {
+            if ffi::lua_checkstack(state, 2) == 0 {
+                self.filling.set(false);
+                return Err(format!("argument `{name}`: Lua stack exhausted"));
+            }
+            // Kept on the stack, to put back if the fill fails (the table stays lazy).
+            let had_mt = ffi::lua_getmetatable(state, idx) != 0;
+            let mt_at = ffi::lua_gettop(state);
+            ffi::lua_pushnil(state);
+            ffi::lua_setmetatable(state, idx);
             let armed = crate::limits::memory_armed();
             let cap = if armed {
-                self.lua.set_memory_limit(0).unwrap_or(0)
+                lua.set_memory_limit(0).unwrap_or(0)
             } else {
                 0
             };
-            let result = self.lua.exec_raw_lua(|raw| {
+            let result = lua.exec_raw_lua(|raw| {
                 let main = raw.state();
                 if ffi::lua_checkstack(main, 4) == 0 || ffi::lua_checkstack(state, 1) == 0 {
                     return Err(mlua::Error::StackError);
@@ -604,7 +665,7 @@ impl LazyArgs {
                 if state != main {
                     ffi::lua_xmove(state, main, 1);
                 }
-                let cx = RawCx::new(&self.lua, main);
+                let cx = RawCx::new(&lua, main);
                 let table = TableCx::existing(&cx, top + 1);
                 // The encoders are the host's code: a panic must not unwind through the
                 // Lua frames above us. It is kept and resumed when the call is over.
@@ -620,22 +681,37 @@ impl LazyArgs {
                 match filled {
                     Ok(r) => r,
                     Err(payload) => {
-                        *self.panic.borrow_mut() = Some(payload);
-                        self.trouble.set(true);
+                        if counts {
+                            *self.panic.borrow_mut() = Some(payload);
+                            self.trouble.set(true);
+                        }
+                        // Outside a call the panic stays an error of this fill.
                         Err(mlua::Error::RuntimeError("the encoder panicked".into()))
                     }
                 }
             });
             if armed {
-                let _ = self.lua.set_memory_limit(cap);
+                let _ = lua.set_memory_limit(cap);
+            }
+            if had_mt {
+                if result.is_err() {
+                    ffi::lua_pushvalue(state, mt_at);
+                    ffi::lua_setmetatable(state, idx);
+                }
+                ffi::lua_settop(state, mt_at - 1);
             }
             result
         };
+        self.filling.set(false);
         result.map_err(|e| {
+            let e = match e {
+                mlua::Error::RuntimeError(m) => m,
+                other => other.to_string(),
+            };
             let msg = format!("argument `{name}`: {e}");
             // Only a failure inside a call fails a call: a host decoding a kept table
             // after its call gets the error from `force` itself.
-            if record && self.in_call.get() > 0 {
+            if counts {
                 let mut failed = self.failed.borrow_mut();
                 if failed.is_none() {
                     *failed = Some(msg.clone());
@@ -672,7 +748,7 @@ impl LazyArgs {
             // Sized as a full table of the same type is, so that once filled (in field
             // order) its keys sit where they would, and `pairs` visits them in the
             // same order.
-            let room = c_int::try_from(source.field_count()).unwrap_or(c_int::MAX);
+            let room = c_int::try_from(source.field_count().min(1 << 16)).unwrap_or(0);
             ffi::lua_createtable(state, 0, room);
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, refs.live_mt.into());
             ffi::lua_setmetatable(state, -2);
@@ -709,17 +785,18 @@ unsafe fn raise_on_error(state: *mut ffi::lua_State, r: Result<(), String>) {
     // first.
     unsafe {
         if let Err(msg) = r {
-            let la = this(state);
-            let armed = crate::limits::memory_armed();
-            let cap = if armed {
-                la.lua.set_memory_limit(0).unwrap_or(0)
-            } else {
-                0
+            let lua = this(state).lua.try_upgrade();
+            let lifted = match &lua {
+                Some(lua) if crate::limits::memory_armed() => {
+                    Some(lua.set_memory_limit(0).unwrap_or(0))
+                }
+                _ => None,
             };
             ffi::lua_pushlstring(state, msg.as_ptr().cast(), msg.len());
-            if armed {
-                let _ = la.lua.set_memory_limit(cap);
+            if let (Some(lua), Some(cap)) = (&lua, lifted) {
+                let _ = lua.set_memory_limit(cap);
             }
+            drop(lua);
             drop(msg);
             ffi::lua_error(state);
         }
@@ -881,10 +958,14 @@ unsafe extern "C-unwind" fn sandbox_rawlen(state: *mut ffi::lua_State) -> c_int 
         fill_or_raise(state, 1);
         let t = ffi::lua_type(state, 1);
         if t != ffi::LUA_TTABLE && t != ffi::LUA_TSTRING {
-            return ffi::luaL_error(
+            // As `luaL_argexpected`: "bad argument #1 to 'rawlen' (table or string
+            // expected, got X)".
+            let msg = ffi::lua_pushfstring(
                 state,
-                c"bad argument #1 to 'rawlen' (table or string expected)".as_ptr(),
+                c"table or string expected, got %s".as_ptr(),
+                ffi::luaL_typename(state, 1),
             );
+            return ffi::luaL_argerror(state, 1, msg);
         }
         let n = ffi::lua_rawlen(state, 1);
         ffi::lua_pushinteger(
@@ -932,16 +1013,16 @@ mod tests {
             // values outlive `expire`, which ends the tables before returning.
             unsafe {
                 let cx = RawCx::new(lua, state);
-                let mark = sb.lazy.mark();
+                let mark = sb.lazy().mark();
                 ffi::lua_getglobal(state, c"kept".as_ptr());
                 for v in values {
                     let source = v.lazy_source().expect("a derived Clone struct");
-                    sb.lazy.push_lazy(&cx, "probe", source).unwrap();
+                    sb.lazy().push_lazy(&cx, "probe", source).unwrap();
                     let n = ffi::lua_rawlen(state, -2) as ffi::lua_Integer;
                     ffi::lua_rawseti(state, -2, n + 1);
                 }
                 ffi::lua_settop(state, -2);
-                sb.lazy.expire(state, mark);
+                sb.lazy().expire(state, mark);
             }
         });
     }
@@ -952,7 +1033,7 @@ mod tests {
         sb.lua.gc_collect().unwrap();
         // SAFETY: the current stack of the state.
         sb.lua
-            .exec_raw_lua(|raw| unsafe { sb.lazy.sweep(raw.state()) });
+            .exec_raw_lua(|raw| unsafe { sb.lazy().sweep(raw.state()) });
     }
 
     #[test]
@@ -965,7 +1046,7 @@ mod tests {
         let values: Vec<Probe> = (1..=MAX_KEPT as u32 + 100).map(|n| Probe { n }).collect();
         call_keeping(&sb, &values);
         // One copy per untouched table up to the bound; the rest were filled.
-        assert_eq!(sb.lazy.kept(), MAX_KEPT);
+        assert_eq!(sb.lazy().kept(), MAX_KEPT);
         let sum: u64 = sb
             .lua
             .load("local s = 0 for _, t in ipairs(kept) do s = s + t.n end return s")
@@ -974,16 +1055,16 @@ mod tests {
         let n = MAX_KEPT as u64 + 100;
         assert_eq!(sum, n * (n + 1) / 2);
         // Reading a table in full releases its copy at once.
-        assert_eq!(sb.lazy.kept(), 0);
+        assert_eq!(sb.lazy().kept(), 0);
 
         // Untouched tables dropped by the script: their copies go at the next sweep
         // after the collector freed them, not before.
         call_keeping(&sb, &values[..10]);
-        assert_eq!(sb.lazy.kept(), 10);
+        assert_eq!(sb.lazy().kept(), 10);
         collect_and_sweep(&sb);
-        assert_eq!(sb.lazy.kept(), 10, "still referenced by `kept`");
+        assert_eq!(sb.lazy().kept(), 10, "still referenced by `kept`");
         sb.lua.load("kept = {}").exec().unwrap();
         collect_and_sweep(&sb);
-        assert_eq!(sb.lazy.kept(), 0);
+        assert_eq!(sb.lazy().kept(), 0);
     }
 }

@@ -298,6 +298,8 @@ impl Drop for CallGuard<'_> {
             // SAFETY: as above.
             unsafe { l.expire(self.state, self.mark) };
             let _ = l.take_failure();
+            // Already unwinding: a panic kept meanwhile is dropped, not resumed later.
+            drop(l.take_panic());
             l.leave();
         }
     }

@@ -168,8 +168,9 @@ end
 /// A Lua state prepared for hook scripts, with the function that makes environments.
 pub(crate) struct SandboxedLua {
     pub(crate) lua: Lua,
-    /// Lazy `&T` arguments (see `lazy.rs`); its metamethods point at this box.
-    pub(crate) lazy: Box<crate::lazy::LazyArgs>,
+    /// Lazy `&T` arguments (see `lazy.rs`): owned by the state (app data), valid while
+    /// `lua` lives; read it with [`lazy`](Self::lazy).
+    lazy: *const crate::lazy::LazyArgs,
     make_env: mlua::Function,
     sandbox: Sandbox,
 }
@@ -190,7 +191,7 @@ impl SandboxedLua {
         let guard = unsafe { lua.create_c_function(crate::limits::guard_thread)? };
         // SAFETY: `limit_stopped` only pushes a boolean.
         let stopped = unsafe { lua.create_c_function(crate::limits::limit_stopped)? };
-        let (lazy, wrappers) = crate::lazy::LazyArgs::new(&lua)?;
+        let (lazy, wrappers) = crate::lazy::LazyArgs::install(&lua)?;
         let mut args = mlua::MultiValue::new();
         args.push_back(Value::Function(guard));
         args.push_back(Value::Function(stopped));
@@ -205,6 +206,13 @@ impl SandboxedLua {
             make_env,
             sandbox: sandbox.clone(),
         })
+    }
+
+    /// The state's lazy-argument machinery.
+    pub(crate) fn lazy(&self) -> &crate::lazy::LazyArgs {
+        // SAFETY: the state owns it (app data) and `self.lua` keeps the state alive for
+        // as long as `self` lives.
+        unsafe { &*self.lazy }
     }
 
     /// A fresh environment for script `script`.

@@ -389,3 +389,53 @@ fn an_encoder_panic_inside_the_script_reaches_the_host_and_leaves_the_state_usab
         assert_eq!(holder(&rt, &Holder { n: 7, boom: Boom }).unwrap().n, 7);
     }
 }
+
+#[test]
+fn an_encoder_panic_after_the_call_is_an_error_of_that_fill_only() {
+    let tmp = script_dir(&[(
+        "h",
+        "function keep(h) return { x = h } end\nfunction ignore(h) return { n = 3 } end",
+    )]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test_lazy.holder", "h", "keep").unwrap();
+    let r = holder(&rt, &Holder { n: 1, boom: Boom }).unwrap();
+    // The host decodes the kept table: the encoder panics inside Lua; that fill fails.
+    assert!(r.get::<Holder>("x").is_err());
+    drop(r);
+    // Nothing is left over for the next call.
+    rt.detach("test_lazy.holder", "h", "keep").unwrap();
+    rt.attach("test_lazy.holder", "h", "ignore").unwrap();
+    assert_eq!(holder(&rt, &Holder { n: 1, boom: Boom }).unwrap().n, 3);
+}
+
+#[test]
+fn past_the_bound_an_encoder_panic_does_not_fail_a_call_that_never_read_it() {
+    let tmp = script_dir(&[(
+        "h",
+        "kept = {}\nfunction f(h) kept[#kept + 1] = h return { n = #kept } end",
+    )]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test_lazy.holder", "h", "f").unwrap();
+    for i in 1..=4200 {
+        assert_eq!(holder(&rt, &Holder { n: 1, boom: Boom }).unwrap().n, i);
+    }
+}
+
+#[test]
+fn a_kept_table_read_after_its_state_was_replaced_still_fills() {
+    let tmp = script_dir(&[("ret", "function f(_, _, peer) return { x = peer } end")]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test.route_match", "ret", "f").unwrap();
+    let (p, mut a, peer) = sample_route();
+    let r = route_match(&rt, &p, &mut a, &peer).unwrap();
+    // Keep the state alive from outside, then make the runtime replace it.
+    let lua = r.tables().tables()[0].weak_lua().try_upgrade().unwrap();
+    rt.add_script("other", "function g() return {} end")
+        .unwrap();
+    rt.attach("test.counter", "other", "g").unwrap();
+    let mut n = 0;
+    counter(&rt, &mut n).unwrap();
+    // The old state's kept table still fills from its copy.
+    assert_eq!(r.get::<Peer>("x").unwrap(), Some(peer));
+    drop(lua);
+}

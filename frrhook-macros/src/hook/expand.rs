@@ -498,10 +498,10 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
             #args_ident::hook()
         }
 
-        fn push_args(
-            &self,
+        fn push_args<'__s>(
+            &'__s self,
             cx: &#krate::codec::raw::RawCx<'_>,
-            lazy: ::core::option::Option<&#krate::__private::Lazy<'_>>,
+            lazy: ::core::option::Option<&#krate::__private::Lazy<'__s>>,
         ) -> ::core::result::Result<i32, #krate::__private::ArgEncodeError> {
             #encode_body
             ::core::result::Result::Ok(#count_lit)
