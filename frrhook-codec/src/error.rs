@@ -51,8 +51,14 @@ pub enum DecodeErrorKind {
 ///     .at_key("attributes");
 /// assert_eq!(e.to_string(), "attributes.communities[3]: expected string, got boolean");
 /// ```
+///
+/// One pointer wide (the details are boxed), so that every decoder's `Result` stays
+/// small on the success path.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DecodeError {
+pub struct DecodeError(Box<Details>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct Details {
     kind: DecodeErrorKind,
     /// Stored innermost first; displayed outermost first.
     path: Vec<PathSegment>,
@@ -61,10 +67,10 @@ pub struct DecodeError {
 impl DecodeError {
     /// An error of `kind` at the root.
     pub fn new(kind: DecodeErrorKind) -> Self {
-        DecodeError {
+        DecodeError(Box::new(Details {
             kind,
             path: Vec::new(),
-        }
+        }))
     }
 
     /// `expected EXPECTED, got FOUND`.
@@ -88,25 +94,25 @@ impl DecodeError {
     /// Places the error under string key `key` (call from the inside out).
     #[must_use]
     pub fn at_key(mut self, key: impl Into<String>) -> Self {
-        self.path.push(PathSegment::Key(key.into()));
+        self.0.path.push(PathSegment::Key(key.into()));
         self
     }
 
     /// Places the error under 1-based index `index` (call from the inside out).
     #[must_use]
     pub fn at_index(mut self, index: u64) -> Self {
-        self.path.push(PathSegment::Index(index));
+        self.0.path.push(PathSegment::Index(index));
         self
     }
 
     /// What went wrong.
     pub fn kind(&self) -> &DecodeErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// The path from the root to the bad value, outermost first.
     pub fn path(&self) -> impl Iterator<Item = &PathSegment> {
-        self.path.iter().rev()
+        self.0.path.iter().rev()
     }
 
     /// The path rendered as in `Display`, empty at the root.
@@ -160,9 +166,9 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = self.path_string();
         if path.is_empty() {
-            write!(f, "{}", self.kind)
+            write!(f, "{}", self.0.kind)
         } else {
-            write!(f, "{path}: {}", self.kind)
+            write!(f, "{path}: {}", self.0.kind)
         }
     }
 }

@@ -81,8 +81,8 @@ enum Outcome<R> {
     NotATable(String),
     /// An argument could not be encoded (the function did not run).
     Encode(String),
-    /// The function raised an error (or ran out of memory).
-    Failed(mlua::Error),
+    /// The function raised an error (or ran out of memory); boxed, as the rare case.
+    Failed(Box<mlua::Error>),
 }
 
 /// A failed call of [`call_checked`]: the error (naming the script, and the line when
@@ -117,7 +117,7 @@ pub(crate) fn call_checked<X: Exchange>(
         poisoned: false,
     };
     match (outcome, tripped) {
-        (Outcome::Failed(e), _) => Err(failed(e)),
+        (Outcome::Failed(e), _) => Err(failed(*e)),
         (Outcome::Encode(m), _) => Err(plain(ErrorKind::Encode, m)),
         // A limit tripped but the script swallowed the error: still a limit stop.
         (_, Some(kind)) => Err(failed(crate::limits::swallowed(kind, limits))),
@@ -147,7 +147,7 @@ fn call<X: Exchange>(
             // Room for the handler, the function and, after the call, ending the lazy
             // tables (`expire` needs 6 above the call's base).
             if ffi::lua_checkstack(state, 8) == 0 {
-                return (Outcome::Failed(mlua::Error::StackError), None);
+                return (Outcome::Failed(Box::new(mlua::Error::StackError)), None);
             }
             let mut guard = CallGuard::new(lazy, state, top);
             ffi::lua_pushcfunction(state, message_handler);
@@ -178,7 +178,7 @@ fn call<X: Exchange>(
                 } else {
                     mlua::Error::RuntimeError(text)
                 };
-                return (guard.finish(Outcome::Failed(err)), tripped);
+                return (guard.finish(Outcome::Failed(Box::new(err))), tripped);
             }
             let nresults = ffi::lua_gettop(state) - top - 1;
             let one_table = nresults == 1 && ffi::lua_type(state, -1) == ffi::LUA_TTABLE;
