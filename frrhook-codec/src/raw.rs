@@ -58,7 +58,9 @@ impl<'a> RawCx<'a> {
         self.state
     }
 
-    /// The Lua state, for fallbacks that build an `mlua::Value`.
+    /// The Lua state, for fallbacks that build an `mlua::Value`. Encoders must not run
+    /// Lua code through it: while a hook fills a lazy argument table (see
+    /// [`crate::lazy`]) that code would see the table half filled.
     pub fn lua(&self) -> &'a Lua {
         self.lua
     }
@@ -541,8 +543,14 @@ impl<'c, 'a> TableCx<'c, 'a> {
     pub fn set_pair(&self) -> mlua::Result<()> {
         // SAFETY: as in `set`; both slots above the table are checked.
         unsafe {
+            // A nil or NaN key would make `lua_rawset` raise, and a Lua error must not
+            // unwind through Rust frames: refused here instead.
+            let nan_key = ffi::lua_type(self.cx.state, -2) == ffi::LUA_TNUMBER
+                && ffi::lua_isinteger(self.cx.state, -2) == 0
+                && ffi::lua_tonumberx(self.cx.state, -2, std::ptr::null_mut()).is_nan();
             if ffi::lua_gettop(self.cx.state) != self.index + 2
                 || ffi::lua_type(self.cx.state, -2) == ffi::LUA_TNIL
+                || nan_key
             {
                 return Err(stack_error());
             }

@@ -262,6 +262,18 @@ fn misbehaving_encoders_and_callbacks_are_errors() {
         // A presize hint near `c_int::MAX` is only a hint.
         Huge.push_raw(&cx).unwrap();
         cx.pop(1);
+        // A NaN key would make Lua raise (a longjmp through Rust frames): refused.
+        let nan_key = cx.push_table(0, 1, |t| {
+            t.cx().push_number(f64::NAN)?;
+            t.cx().push_integer(1)?;
+            t.set_pair()
+        });
+        assert!(nan_key.is_err());
+        assert_eq!(
+            cx.type_at(1),
+            frrhook_codec::mlua::ffi::LUA_TNONE,
+            "nothing left pushed"
+        );
         // A walk whose callback pops below its key stops.
         vec![1u8, 2, 3].push_raw(&cx).unwrap();
         let mut seen = 0;

@@ -467,9 +467,16 @@ impl LazyArgs {
                         self.trouble.set(true);
                     }
                     let missing = !entry.touched & all_fields((*entry.source).field_count());
-                    let _ = self.fill_from(state, t, &*entry.source, missing, entry.name, false);
-                    ffi::lua_pushnil(state);
-                    ffi::lua_setmetatable(state, t);
+                    if self
+                        .fill_from(state, t, &*entry.source, missing, entry.name, false)
+                        .is_ok()
+                    {
+                        ffi::lua_pushnil(state);
+                        ffi::lua_setmetatable(state, t);
+                    }
+                    // Otherwise it keeps its `live` metatable without an entry: reading
+                    // it raises ("an argument table outlived its call"), never shows a
+                    // half-filled table.
                     return;
                 }
             };
@@ -602,6 +609,19 @@ impl LazyArgs {
         unsafe {
             let t = ffi::lua_absindex(state, idx);
             let Some(entry) = self.find(state, t) else {
+                // A lazy metatable without bookkeeping: a table whose value could
+                // neither be copied nor set when its call ended. It raises, rather
+                // than show missing fields.
+                if ffi::lua_type(state, t) == ffi::LUA_TTABLE
+                    && ffi::lua_checkstack(state, 1) != 0
+                    && ffi::lua_getmetatable(state, t) != 0
+                {
+                    let mt = ffi::lua_topointer(state, -1);
+                    ffi::lua_settop(state, -2);
+                    if mt == self.live_mt.get() || mt == self.expired_mt.get() {
+                        return Err("an argument table outlived its call".into());
+                    }
+                }
                 return Ok(());
             };
             let (source, touched, name) = self.parts(entry);

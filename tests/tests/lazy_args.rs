@@ -439,3 +439,81 @@ fn a_kept_table_read_after_its_state_was_replaced_still_fills() {
     assert_eq!(r.get::<Peer>("x").unwrap(), Some(peer));
     drop(lua);
 }
+
+/// A value whose `Clone` panics.
+#[derive(Debug)]
+struct PanicClone;
+
+impl Clone for PanicClone {
+    fn clone(&self) -> Self {
+        panic!("PanicClone cannot be cloned");
+    }
+}
+
+impl frrhook::LuaEncode for PanicClone {
+    fn encode(&self, _: &frrhook::mlua::Lua) -> frrhook::mlua::Result<frrhook::mlua::Value> {
+        Ok(frrhook::mlua::Value::Boolean(true))
+    }
+}
+
+impl frrhook::LuaDecode for PanicClone {
+    frrhook::codec::whole_value_update!();
+    fn decode(_: &frrhook::mlua::Value) -> Result<Self, frrhook::DecodeError> {
+        Ok(PanicClone)
+    }
+}
+
+#[derive(Clone, Debug, frrhook::LuaCodec)]
+struct Uncopyable {
+    n: u32,
+    big: u64,
+    c: PanicClone,
+}
+
+#[frrhook::hook_point(name = "test_lazy.uncopyable", results(out: String = String::new()))]
+fn uncopyable(u: &Uncopyable);
+
+#[test]
+fn a_kept_table_that_can_neither_be_copied_nor_filled_raises_when_read() {
+    let tmp = script_dir(&[(
+        "u",
+        r#"
+        function f(u)
+          if kept == nil then kept = u return {} end
+          local _ = u.n -- read in full: this call's own table needs no copy
+          local n = kept.n -- set before the fill failed: its call's value
+          local ok, e = pcall(function() return kept.big end)
+          return { out = n .. "/" .. tostring(ok) .. ":" .. tostring(e) }
+        end
+        "#,
+    )]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test_lazy.uncopyable", "u", "f").unwrap();
+    // `Clone` panics when the call ends; filling instead fails (u64::MAX): the panic
+    // reaches the host.
+    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        uncopyable(
+            &rt,
+            &Uncopyable {
+                n: 5,
+                big: u64::MAX,
+                c: PanicClone,
+            },
+        )
+    }));
+    assert!(first.is_err());
+    // The kept table never shows a wrong value: what was set is its call's, what
+    // could not be set raises.
+    let out = uncopyable(
+        &rt,
+        &Uncopyable {
+            n: 6,
+            big: 1,
+            c: PanicClone,
+        },
+    )
+    .map(|r| r.out)
+    .unwrap_or_else(|e| e.to_string());
+    assert!(out.starts_with("5/false:"), "{out}");
+    assert!(out.contains("outlived its call"), "{out}");
+}
