@@ -27,7 +27,6 @@
 //! let peer = Peer { remote_as: 3356 };
 //! let source = peer.lazy_source().expect("a derived Clone struct");
 //! assert_eq!(source.field_count(), 1);
-//! assert_eq!(source.field_index(b"remote_as"), Some(0));
 //! assert!(Once { n: 1 }.lazy_source().is_none());
 //! assert!(7u32.lazy_source().is_none());
 //! ```
@@ -48,22 +47,14 @@ pub trait LuaFields: LuaEncode {
     /// Sets every field of `self` on `table`, a fresh table without a metatable
     /// (fields that encode to nil stay absent).
     fn fill_fields(&self, table: &TableCx<'_, '_>) -> mlua::Result<()>;
-
-    /// The index (`0..FIELD_COUNT`) of the field whose Lua name is `key`.
-    fn field_index(key: &[u8]) -> Option<usize>;
-
-    /// Sets field `i` on `table` without metamethods (the table may have a metatable).
-    fn fill_field(&self, i: usize, table: &TableCx<'_, '_>) -> mlua::Result<()>;
 }
 
 /// A value a lazy table is filled from: every `T: LuaFields + Clone + 'static`.
 pub trait LazySource {
     /// How many fields there are.
     fn field_count(&self) -> usize;
-    /// The index of the field named `key`.
-    fn field_index(&self, key: &[u8]) -> Option<usize>;
-    /// Sets field `i` on `table`, without metamethods.
-    fn fill_field(&self, i: usize, table: &TableCx<'_, '_>) -> mlua::Result<()>;
+    /// Sets every field, in declaration order, on `table` (which has no metatable).
+    fn fill(&self, table: &TableCx<'_, '_>) -> mlua::Result<()>;
     /// An owned copy, kept by a table the script did not read in full during its call.
     fn snapshot(&self) -> Box<dyn LazySource>;
 }
@@ -72,11 +63,8 @@ impl<T: LuaFields + Clone + 'static> LazySource for T {
     fn field_count(&self) -> usize {
         T::FIELD_COUNT
     }
-    fn field_index(&self, key: &[u8]) -> Option<usize> {
-        T::field_index(key)
-    }
-    fn fill_field(&self, i: usize, table: &TableCx<'_, '_>) -> mlua::Result<()> {
-        LuaFields::fill_field(self, i, table)
+    fn fill(&self, table: &TableCx<'_, '_>) -> mlua::Result<()> {
+        self.fill_fields(table)
     }
     fn snapshot(&self) -> Box<dyn LazySource> {
         Box::new(self.clone())

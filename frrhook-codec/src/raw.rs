@@ -505,39 +505,6 @@ impl<'c, 'a> TableCx<'c, 'a> {
         Ok(())
     }
 
-    /// Sets field `key` to the value on top without metamethods (for tables that may
-    /// have a metatable). An error, and nothing changes, if nothing was pushed.
-    #[inline]
-    pub fn set_raw(&self, key: &CStr) -> mlua::Result<()> {
-        self.cx.reserve(1)?;
-        // SAFETY: one slot reserved; the value sits above the table; the key is
-        // rotated under it and lua_rawset pops both.
-        unsafe {
-            if ffi::lua_gettop(self.cx.state) <= self.index {
-                return Err(stack_error());
-            }
-            ffi::lua_pushstring(self.cx.state, key.as_ptr());
-            ffi::lua_rotate(self.cx.state, -2, 1);
-            ffi::lua_rawset(self.cx.state, self.index);
-        }
-        Ok(())
-    }
-
-    /// [`set_raw`](Self::set_raw) for a key of any bytes.
-    pub fn set_raw_bytes(&self, key: &[u8]) -> mlua::Result<()> {
-        self.cx.reserve(1)?;
-        // SAFETY: as `set_raw`.
-        unsafe {
-            if ffi::lua_gettop(self.cx.state) <= self.index {
-                return Err(stack_error());
-            }
-            ffi::lua_pushlstring(self.cx.state, key.as_ptr().cast(), key.len());
-            ffi::lua_rotate(self.cx.state, -2, 1);
-            ffi::lua_rawset(self.cx.state, self.index);
-        }
-        Ok(())
-    }
-
     /// Sets `t[k] = v` from a key and a value pushed, in that order, above the table. An
     /// error, and nothing changes, unless exactly those two sit above it.
     pub fn set_pair(&self) -> mlua::Result<()> {

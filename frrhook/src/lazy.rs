@@ -53,20 +53,19 @@ struct Live {
     /// before the call returns.
     source: *const (dyn LazySource + 'static),
     name: &'static str,
-    /// Bit `i`: field `i` was filled or assigned by the script.
-    touched: u64,
 }
 
 /// The copy a table not read in full keeps after its call.
 struct KeptInner {
     source: Box<dyn LazySource>,
     name: &'static str,
-    touched: u64,
 }
 
-/// The fields `0..n` as a mask (all of them past 64: such tables are filled whole).
-fn all_fields(n: usize) -> u64 {
-    if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
+/// The two lazy metatables: of a running call's table, and of one kept past its call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Live,
+    Expired,
 }
 
 /// Where a lazy table's bookkeeping lives.
@@ -362,9 +361,8 @@ impl LazyArgs {
                         // Past the bound: fill it now, in Lua memory. A field that cannot
                         // be encoded is not this call's failure (the script did not read
                         // it): keep a copy after all, so that reading it later fails then.
-                        let missing = !entry.touched & all_fields((*entry.source).field_count());
                         if self
-                            .fill_from(state, t, &*entry.source, missing, entry.name, false)
+                            .fill_from(state, t, &*entry.source, entry.name, false)
                             .is_ok()
                         {
                             ffi::lua_pushnil(state);
@@ -384,14 +382,29 @@ impl LazyArgs {
 
     /// Whether the value at absolute index `t` is a table with the `live` metatable.
     unsafe fn is_live(&self, state: *mut ffi::lua_State, t: c_int) -> bool {
+        // SAFETY: per the caller.
+        unsafe { self.kind(state, t) == Some(Kind::Live) }
+    }
+
+    /// Which lazy metatable the value at absolute index `t` has, if any.
+    unsafe fn kind(&self, state: *mut ffi::lua_State, t: c_int) -> Option<Kind> {
         // SAFETY: `t` is a valid index (caller); one slot is pushed and popped.
         unsafe {
-            if ffi::lua_getmetatable(state, t) == 0 {
-                return false;
+            if ffi::lua_type(state, t) != ffi::LUA_TTABLE
+                || ffi::lua_checkstack(state, 1) == 0
+                || ffi::lua_getmetatable(state, t) == 0
+            {
+                return None;
             }
             let mt = ffi::lua_topointer(state, -1);
             ffi::lua_settop(state, -2);
-            mt == self.live_mt.get()
+            if mt == self.live_mt.get() {
+                Some(Kind::Live)
+            } else if mt == self.expired_mt.get() {
+                Some(Kind::Expired)
+            } else {
+                None
+            }
         }
     }
 
@@ -466,9 +479,8 @@ impl LazyArgs {
                         *self.panic.borrow_mut() = Some(payload);
                         self.trouble.set(true);
                     }
-                    let missing = !entry.touched & all_fields((*entry.source).field_count());
                     if self
-                        .fill_from(state, t, &*entry.source, missing, entry.name, false)
+                        .fill_from(state, t, &*entry.source, entry.name, false)
                         .is_ok()
                     {
                         ffi::lua_pushnil(state);
@@ -483,7 +495,6 @@ impl LazyArgs {
             let slot = self.kept.borrow_mut().insert(KeptInner {
                 source: copy,
                 name: entry.name,
-                touched: entry.touched,
             });
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, refs.kept_by.into());
             ffi::lua_pushvalue(state, t);
@@ -499,22 +510,18 @@ impl LazyArgs {
     unsafe fn find(&self, state: *mut ffi::lua_State, t: c_int) -> Option<Entry> {
         // SAFETY: `t` is a valid index (caller); at most 3 slots pushed, all popped.
         unsafe {
-            if ffi::lua_type(state, t) != ffi::LUA_TTABLE || ffi::lua_checkstack(state, 3) == 0 {
+            let kind = self.kind(state, t)?;
+            if ffi::lua_checkstack(state, 3) == 0 {
                 return None;
             }
-            if ffi::lua_getmetatable(state, t) == 0 {
-                return None;
-            }
-            let mt = ffi::lua_topointer(state, -1);
-            ffi::lua_settop(state, -2);
-            if mt == self.live_mt.get() {
+            if kind == Kind::Live {
                 let p = ffi::lua_topointer(state, t);
                 self.live
                     .borrow()
                     .iter()
                     .rposition(|l| l.table == p)
                     .map(Entry::Live)
-            } else if mt == self.expired_mt.get() {
+            } else {
                 ffi::lua_rawgeti(
                     state,
                     ffi::LUA_REGISTRYINDEX,
@@ -532,19 +539,16 @@ impl LazyArgs {
                     .get(slot)?
                     .as_ref()
                     .map(|_| Entry::Kept(slot))
-            } else {
-                None
             }
         }
     }
 
-    /// The source, touched mask and name of `entry`.
-    unsafe fn parts(&self, entry: Entry) -> (*const (dyn LazySource + 'static), u64, &'static str) {
+    /// The source and name of `entry`.
+    fn parts(&self, entry: Entry) -> (*const (dyn LazySource + 'static), &'static str) {
         match entry {
             Entry::Live(i) => {
                 let live = self.live.borrow();
-                let l = &live[i];
-                (l.source, l.touched, l.name)
+                (live[i].source, live[i].name)
             }
             Entry::Kept(i) => {
                 let kept = self.kept.borrow();
@@ -552,54 +556,36 @@ impl LazyArgs {
                     unreachable!("`find` checked the slot");
                 };
                 // The box does not move while the slot is occupied (a slot is freed only
-                // by `add_touched` and `sweep`, never while a fill runs).
-                (&*k.source as *const dyn LazySource, k.touched, k.name)
+                // by `filled` and `sweep`, never while a fill runs).
+                (&*k.source as *const dyn LazySource, k.name)
             }
         }
     }
 
-    unsafe fn set_touched(&self, entry: Entry, touched: u64) {
-        match entry {
-            Entry::Live(i) => self.live.borrow_mut()[i].touched = touched,
-            Entry::Kept(i) => {
-                if let Some(k) = self.kept.borrow_mut().slots[i].as_mut() {
-                    k.touched = touched;
-                }
-            }
-        }
-    }
-
-    /// Marks `add` touched in the table at `t`; once every field is, the table becomes
-    /// plain: no metatable, and no kept copy.
-    unsafe fn add_touched(&self, state: *mut ffi::lua_State, t: c_int, entry: Entry, add: u64) {
+    /// The table at `t` is filled: it becomes plain (no metatable) and a kept copy is
+    /// no longer needed.
+    unsafe fn filled(&self, state: *mut ffi::lua_State, t: c_int, entry: Entry) {
         // SAFETY: per the callers' contracts; the stack is restored.
         unsafe {
-            let (source, touched, _) = self.parts(entry);
-            let touched = touched | add;
-            self.set_touched(entry, touched);
-            if touched & all_fields((*source).field_count()) == all_fields((*source).field_count())
-            {
+            ffi::lua_pushnil(state);
+            ffi::lua_setmetatable(state, t);
+            if let Entry::Kept(i) = entry {
+                ffi::lua_rawgeti(
+                    state,
+                    ffi::LUA_REGISTRYINDEX,
+                    self.refs.get().kept_by.into(),
+                );
+                ffi::lua_pushvalue(state, t);
                 ffi::lua_pushnil(state);
-                ffi::lua_setmetatable(state, t);
-                if let Entry::Kept(i) = entry {
-                    // The copy is no longer needed.
-                    ffi::lua_rawgeti(
-                        state,
-                        ffi::LUA_REGISTRYINDEX,
-                        self.refs.get().kept_by.into(),
-                    );
-                    ffi::lua_pushvalue(state, t);
-                    ffi::lua_pushnil(state);
-                    ffi::lua_rawset(state, -3);
-                    ffi::lua_settop(state, -2);
-                    self.kept.borrow_mut().remove(i);
-                }
+                ffi::lua_rawset(state, -3);
+                ffi::lua_settop(state, -2);
+                self.kept.borrow_mut().remove(i);
             }
         }
     }
 
-    /// Fills every field of the table at `idx` the script has not touched, if it is
-    /// lazy (nothing otherwise): it is a plain table afterwards. An error message naming
+    /// Fills the table at `idx`, if it is lazy (nothing otherwise): it is a plain table
+    /// afterwards. An error message naming
     /// the argument when a field could not be encoded.
     ///
     /// # Safety
@@ -612,38 +598,28 @@ impl LazyArgs {
                 // A lazy metatable without bookkeeping: a table whose value could
                 // neither be copied nor set when its call ended. It raises, rather
                 // than show missing fields.
-                if ffi::lua_type(state, t) == ffi::LUA_TTABLE
-                    && ffi::lua_checkstack(state, 1) != 0
-                    && ffi::lua_getmetatable(state, t) != 0
-                {
-                    let mt = ffi::lua_topointer(state, -1);
-                    ffi::lua_settop(state, -2);
-                    if mt == self.live_mt.get() || mt == self.expired_mt.get() {
-                        return Err("an argument table outlived its call".into());
-                    }
+                if self.kind(state, t).is_some() {
+                    return Err("an argument table outlived its call".into());
                 }
                 return Ok(());
             };
-            let (source, touched, name) = self.parts(entry);
-            let missing = !touched & all_fields((*source).field_count());
-            self.fill_from(state, t, &*source, missing, name, true)?;
-            self.add_touched(state, t, entry, u64::MAX);
+            let (source, name) = self.parts(entry);
+            self.fill_from(state, t, &*source, name, true)?;
+            self.filled(state, t, entry);
             Ok(())
         }
     }
 
-    /// Sets the fields in `which` of `source` on the table at absolute index `idx`,
+    /// Sets the fields of `source`, in order, on the table at absolute index `idx`,
     /// without metamethods and with the memory cap off (as for every argument).
     unsafe fn fill_from(
         &self,
         state: *mut ffi::lua_State,
         idx: c_int,
         source: &dyn LazySource,
-        which: u64,
         name: &'static str,
         record: bool,
     ) -> Result<(), String> {
-        let count = source.field_count();
         let counts = record && self.in_call.get() > 0;
         let Some(lua) = self.lua.try_upgrade() else {
             return Err(format!("argument `{name}`: its Lua state is closing"));
@@ -689,14 +665,8 @@ impl LazyArgs {
                 let table = TableCx::existing(&cx, top + 1);
                 // The encoders are the host's code: a panic must not unwind through the
                 // Lua frames above us. It is kept and resumed when the call is over.
-                let filled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    for i in 0..count {
-                        if i >= 64 || which & (1u64 << i) != 0 {
-                            source.fill_field(i, &table)?;
-                        }
-                    }
-                    Ok(())
-                }));
+                let filled =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| source.fill(&table)));
                 ffi::lua_settop(main, top);
                 match filled {
                     Ok(r) => r,
@@ -783,7 +753,6 @@ impl LazyArgs {
                 table: ffi::lua_topointer(state, -1),
                 source,
                 name,
-                touched: 0,
             });
         }
         Ok(())

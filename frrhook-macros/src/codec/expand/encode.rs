@@ -197,28 +197,7 @@ pub(super) fn fields_impl(m: &Model) -> TokenStream {
             }
         }
     });
-    let live: Vec<&Field> = fields.iter().filter(|f| !f.skip).collect();
-    let count = live.len();
-    let index_arms = live.iter().enumerate().map(|(i, f)| {
-        let key = proc_macro2::Literal::byte_string(f.lua_name.as_bytes());
-        quote!(#key => ::core::option::Option::Some(#i))
-    });
-    let fill_arms = live.iter().enumerate().map(|(i, f)| {
-        let (ty, member) = (&f.ty, &f.member);
-        let set = match std::ffi::CString::new(f.lua_name.clone()) {
-            Ok(key) => {
-                let key = proc_macro2::Literal::c_string(&key);
-                quote!(__t.set_raw(#key))
-            }
-            Err(_) => {
-                let key = proc_macro2::Literal::byte_string(f.lua_name.as_bytes());
-                quote!(__t.set_raw_bytes(#key))
-            }
-        };
-        let push =
-            quote_spanned!(f.span()=> <#ty as #k::LuaEncode>::push_raw(&self.#member, __t.cx()));
-        quote!(#i => { #push?; #set })
-    });
+    let count = fields.iter().filter(|f| !f.skip).count();
     let header = super::impl_header_as(
         m,
         Direction::Encode,
@@ -232,24 +211,6 @@ pub(super) fn fields_impl(m: &Model) -> TokenStream {
             fn fill_fields(&self, __t: &#k::raw::TableCx<'_, '_>) -> #k::mlua::Result<()> {
                 #(#sets)*
                 ::core::result::Result::Ok(())
-            }
-
-            fn field_index(__key: &[u8]) -> ::core::option::Option<usize> {
-                match __key {
-                    #(#index_arms,)*
-                    _ => ::core::option::Option::None,
-                }
-            }
-
-            fn fill_field(
-                &self,
-                __i: usize,
-                __t: &#k::raw::TableCx<'_, '_>,
-            ) -> #k::mlua::Result<()> {
-                match __i {
-                    #(#fill_arms)*
-                    _ => ::core::result::Result::Ok(()),
-                }
             }
         }
     }
