@@ -56,62 +56,25 @@ pub trait LuaEncode {
     }
 }
 
-impl<T: LuaEncode + ?Sized> LuaEncode for &T {
-    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
-        (**self).encode(lua)
-    }
-    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
-        (**self).push_raw(cx)
-    }
-    fn lazy_source(&self) -> Option<&dyn crate::lazy::LazySource> {
-        (**self).lazy_source()
-    }
-    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
-        T::lua_type(registry)
-    }
+/// References and smart pointers encode exactly as what they point to (a `&Peer`, a
+/// `Box<Peer>` or an `Arc<Peer>` argument is lazy when `Peer` is).
+macro_rules! forward_encode {
+    ($($ty:ty),*) => {$(
+        impl<T: LuaEncode + ?Sized> LuaEncode for $ty {
+            fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
+                (**self).encode(lua)
+            }
+            fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
+                (**self).push_raw(cx)
+            }
+            fn lazy_source(&self) -> Option<&dyn crate::lazy::LazySource> {
+                (**self).lazy_source()
+            }
+            fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+                T::lua_type(registry)
+            }
+        }
+    )*};
 }
 
-impl<T: LuaEncode + ?Sized> LuaEncode for &mut T {
-    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
-        (**self).encode(lua)
-    }
-    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
-        (**self).push_raw(cx)
-    }
-    fn lazy_source(&self) -> Option<&dyn crate::lazy::LazySource> {
-        (**self).lazy_source()
-    }
-    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
-        T::lua_type(registry)
-    }
-}
-
-impl<T: LuaEncode + ?Sized> LuaEncode for Box<T> {
-    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
-        (**self).encode(lua)
-    }
-    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
-        (**self).push_raw(cx)
-    }
-    fn lazy_source(&self) -> Option<&dyn crate::lazy::LazySource> {
-        (**self).lazy_source()
-    }
-    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
-        T::lua_type(registry)
-    }
-}
-
-impl<T: LuaEncode + ?Sized> LuaEncode for std::sync::Arc<T> {
-    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
-        (**self).encode(lua)
-    }
-    fn push_raw(&self, cx: &crate::raw::RawCx<'_>) -> mlua::Result<()> {
-        (**self).push_raw(cx)
-    }
-    fn lazy_source(&self) -> Option<&dyn crate::lazy::LazySource> {
-        (**self).lazy_source()
-    }
-    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
-        T::lua_type(registry)
-    }
-}
+forward_encode!(&T, &mut T, Box<T>, std::rc::Rc<T>, std::sync::Arc<T>);

@@ -717,6 +717,8 @@ fn decode_everything(lua: &Lua, v: &Value) {
     check(lua, v, None::<String>);
     check_dbg(lua, v, Some(1.0f64));
     check_box(v);
+    check(lua, v, std::rc::Rc::new(String::from("rc")));
+    check(lua, v, std::sync::Arc::new(7u16));
     check(lua, v, vec![1u8]);
     check(lua, v, vec![String::from("s")]);
     check(lua, v, Vec::<Option<i32>>::new());
@@ -906,6 +908,14 @@ fn fast_paths_answer_for_encoded_values() {
     // An update keeps the outer skipped field; `Option` fields are replaced whole.
     expected.hidden = value.hidden;
     assert_eq!(prepared, Some(expected));
+    // Pointers encode as what they point to, lazily too.
+    assert!(std::rc::Rc::new(shape()).lazy_source().is_some());
+    assert!(std::sync::Arc::new(shape()).lazy_source().is_some());
+    assert!(std::rc::Rc::new(7u8).lazy_source().is_none());
+    assert_eq!(
+        <std::rc::Rc<Shape> as LuaEncode>::lua_type(&mut Default::default()),
+        <Shape as LuaEncode>::lua_type(&mut Default::default())
+    );
     // `raw_eq` is conservative for structs (the default: unsure).
     assert!(!eq);
     // Unchanged fields: `raw_eq` answers for what it knows.

@@ -114,30 +114,23 @@ impl<T: LuaDecode> LuaDecode for Box<T> {
     }
 }
 
-impl<T: LuaEncode + ?Sized> LuaEncode for Rc<T> {
-    fn encode(&self, lua: &Lua) -> mlua::Result<Value> {
-        (**self).encode(lua)
-    }
+/// Decoded whole: a new `Rc`/`Arc` replaces the old one (other holders keep the old
+/// value).
+macro_rules! shared_decode {
+    ($($ptr:ident),*) => {$(
+        impl<T: LuaDecode> LuaDecode for $ptr<T> {
+            crate::whole_value_update!();
+            fn decode(value: &Value) -> Result<Self, DecodeError> {
+                T::decode(value).map($ptr::new)
+            }
+            fn decode_raw(cx: &crate::raw::RawCx<'_>, idx: std::ffi::c_int) -> Option<Self> {
+                T::decode_raw(cx, idx).map($ptr::new)
+            }
+            fn lua_type(registry: &mut TypeRegistry) -> LuaType {
+                <T as LuaDecode>::lua_type(registry)
+            }
+        }
+    )*};
 }
 
-/// Decoded whole: a new `Rc` replaces the old one (other holders keep the old value).
-impl<T: LuaDecode> LuaDecode for Rc<T> {
-    crate::whole_value_update!();
-    fn decode(value: &Value) -> Result<Self, DecodeError> {
-        T::decode(value).map(Rc::new)
-    }
-    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
-        <T as LuaDecode>::lua_type(registry)
-    }
-}
-
-/// Decoded whole: a new `Arc` replaces the old one (other holders keep the old value).
-impl<T: LuaDecode> LuaDecode for Arc<T> {
-    crate::whole_value_update!();
-    fn decode(value: &Value) -> Result<Self, DecodeError> {
-        T::decode(value).map(Arc::new)
-    }
-    fn lua_type(registry: &mut TypeRegistry) -> LuaType {
-        <T as LuaDecode>::lua_type(registry)
-    }
-}
+shared_decode!(Rc, Arc);
