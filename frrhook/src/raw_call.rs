@@ -259,26 +259,21 @@ impl<'a> CallGuard<'a> {
         l.take_failure()
     }
 
-    /// Ends the call: the encoding error of a table that could not be filled, if any.
-    /// Resumes the panic of an encoder caught while a table was filled.
-    #[inline]
-    fn close(&mut self) -> Option<String> {
-        let failure = self.end();
-        self.done = true;
-        let l = self.lazy?;
-        l.leave();
-        if let Some(payload) = l.take_panic() {
-            // SAFETY: the stack of the call; back to its base before unwinding.
-            unsafe { ffi::lua_settop(self.state, self.top) };
-            std::panic::resume_unwind(payload);
-        }
-        failure
-    }
-
-    /// [`close`](Self::close), with `outcome` unless a table could not be filled.
+    /// Ends the call with `outcome`, or with the encoding error of a table that could
+    /// not be filled; resumes the panic of an encoder caught while a table was filled.
     #[inline]
     fn finish<R>(&mut self, outcome: Outcome<R>) -> Outcome<R> {
-        match self.close() {
+        let failure = self.end();
+        self.done = true;
+        if let Some(l) = self.lazy {
+            l.leave();
+            if let Some(payload) = l.take_panic() {
+                // SAFETY: the stack of the call; back to its base before unwinding.
+                unsafe { ffi::lua_settop(self.state, self.top) };
+                std::panic::resume_unwind(payload);
+            }
+        }
+        match failure {
             Some(m) => Outcome::Encode(m),
             None => outcome,
         }
