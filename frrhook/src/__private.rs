@@ -36,6 +36,14 @@ pub trait HookArgs {
     /// The declared results read so far in a chain: one `Option` per result.
     type Partial;
 
+    /// Whether a call keeps the tables the functions returned, for reading keys the
+    /// hook does not declare (`results(..., ..)`). Without them a call reads the
+    /// declared results and lets the tables go.
+    const KEEPS_TABLES: bool = true;
+
+    /// Whether `push_args` can push lazy tables (the hook has a `&T` parameter).
+    const LAZY: bool = true;
+
     /// The hook's descriptor.
     fn descriptor() -> &'static HookDescriptor;
 
@@ -191,6 +199,16 @@ pub fn read_result<T: LuaDecode>(
 pub fn call<A: HookArgs>(rt: &Runtime, args: &mut A) -> Result<A::Results, HookError> {
     crate::call::call(rt, args)
 }
+
+/// Implemented by the results struct of a hook whose `results(...)` ends with `..`:
+/// only those keep the returned tables, so only those can read undeclared keys.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot read keys its hook does not declare",
+    label = "this hook reads only the results it declares",
+    note = "end the hook's `results(...)` with `..` to keep the returned tables for other keys: `#[hook_point(results(action: Option<i64>, ..))]`",
+    note = "or declare the key as a result, which is also faster to read"
+)]
+pub trait KeepsTables<T: ?Sized> {}
 
 /// Compile-time check that `&mut T` arguments can be written back.
 #[diagnostic::on_unimplemented(

@@ -15,15 +15,17 @@ use crate::tls::{self, Chain, Entry, ThreadState};
 use crate::{ErrorPolicy, HookError, Runtime};
 
 pub(crate) fn call<A: HookArgs>(rt: &Runtime, args: &mut A) -> Result<A::Results, HookError> {
-    call_with(rt, args, A::descriptor().on_error)
+    call_with(rt, args, A::descriptor().on_error, A::KEEPS_TABLES)
 }
 
-/// [`call`] with `policy` instead of the hook's error policy (the dynamic entry of
-/// `crate::dyn_call` reports errors whatever the hook declares).
+/// [`call`] with `policy` instead of the hook's error policy, keeping the returned tables
+/// if `keep` (the dynamic entry of `crate::dyn_call` reports errors and every returned
+/// key whatever the hook declares).
 pub(crate) fn call_with<A: HookArgs>(
     rt: &Runtime,
     args: &mut A,
     policy: ErrorPolicy,
+    keep: bool,
 ) -> Result<A::Results, HookError> {
     let hook = A::descriptor();
     let Some(slot) = hook.slot_if_assigned() else {
@@ -37,7 +39,7 @@ pub(crate) fn call_with<A: HookArgs>(
         return Ok(A::default_results());
     };
     let start = ts.timing.then(Instant::now);
-    let outcome = run_chain(&ts, chain, args);
+    let outcome = run_chain(&ts, chain, args, keep);
     let elapsed = start.map(|s| s.elapsed());
     if outcome.is_err() && ts.poisoned.get() {
         // A script filled the state's memory cap with data it keeps: replace this
@@ -125,20 +127,23 @@ fn run_chain<A: HookArgs>(
     ts: &ThreadState,
     chain: &Chain,
     args: &mut A,
+    keep: bool,
 ) -> Result<A::Results, HookError> {
     let mut tables = ResultTables::default();
     let mut partial = A::partial();
     let mut undos: OneOrMany<A::Undo> = OneOrMany::default();
     for entry in &chain.entries {
         let start = ts.timing.then(Instant::now);
-        let r = run_one(ts, chain, entry, args, &mut partial);
+        let r = run_one(ts, chain, entry, args, &mut partial, keep);
         entry.stats.record(
             r.as_ref().err().map(HookError::kind),
             start.map(|s| s.elapsed()),
         );
         match r {
             Ok((table, undo)) => {
-                tables.push(table);
+                if let Some(t) = table {
+                    tables.push(t);
+                }
                 undos.push(undo);
             }
             Err(e) => {
@@ -188,7 +193,8 @@ fn run_one<A: HookArgs>(
     entry: &Entry,
     args: &mut A,
     partial: &mut A::Partial,
-) -> Result<(mlua::Table, A::Undo), HookError> {
+    keep: bool,
+) -> Result<(Option<mlua::Table>, A::Undo), HookError> {
     let locate = |e: HookError| {
         e.with_hook(chain.hook.name)
             .with_script(entry.script.clone())
@@ -200,7 +206,7 @@ fn run_one<A: HookArgs>(
         .map_err(|e| e.clone().with_hook(chain.hook.name))?;
     let (table, read) = raw_call::call_checked(
         &ts.state.lua,
-        Some(ts.state.lazy()),
+        A::LAZY.then(|| ts.state.lazy()),
         func,
         &mut HookExchange {
             args,
@@ -210,6 +216,7 @@ fn run_one<A: HookArgs>(
         &chain.limits,
         &entry.script,
         entry.line,
+        keep,
     )
     .map_err(|f| {
         if f.poisoned {

@@ -139,7 +139,7 @@ pub fn dyn_arity(values: &[Value], expected: usize) -> Result<(), DynError> {
 /// Runs `A`'s chain and reports an error whatever the hook's error policy.
 #[doc(hidden)]
 pub fn call_fail_closed<A: HookArgs>(rt: &Runtime, args: &mut A) -> Result<A::Results, HookError> {
-    crate::call::call_with(rt, args, crate::ErrorPolicy::FailClosed)
+    crate::call::call_with(rt, args, crate::ErrorPolicy::FailClosed, true)
 }
 
 /// The probe for the type of `value` (type inference instead of a written type).

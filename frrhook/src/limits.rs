@@ -434,6 +434,7 @@ pub(crate) fn arm<'a>(lua: &'a Lua, limits: &Limits) -> Armed<'a> {
 ///
 /// # Safety
 /// `state` is the state `lua.state()` gives.
+#[inline]
 pub(crate) unsafe fn arm_at<'a>(
     lua: &'a Lua,
     state: *mut ffi::lua_State,
@@ -453,6 +454,16 @@ pub(crate) unsafe fn arm_at<'a>(
             };
         }
     }
+    // SAFETY: the caller's contract.
+    unsafe { arm_slow(lua, state, limits) }
+}
+
+/// [`arm_at`] when something is armed, out of line.
+///
+/// # Safety
+/// As [`arm_at`].
+#[inline(never)]
+unsafe fn arm_slow<'a>(lua: &'a Lua, state: *mut ffi::lua_State, limits: &Limits) -> Armed<'a> {
     let saved = FRAME.with(|f| f.get());
     let hooked = limits.instructions.is_some() || limits.deadline.is_some();
     if hooked {

@@ -75,8 +75,8 @@ pub(crate) trait Exchange {
 
 /// How one raw call ended.
 enum Outcome<R> {
-    /// The one table the function returned, and what was read from it.
-    Table(Table, R),
+    /// The one table the function returned (when kept), and what was read from it.
+    Table(Option<Table>, R),
     /// It returned something else (the message says what).
     NotATable(String),
     /// An argument could not be encoded (the function did not run).
@@ -95,7 +95,9 @@ pub(crate) struct Failure {
 /// Calls `f` (of script `script`, defined at `line`) with the arguments `push` puts on
 /// the stack, and checks the outcome the same way for hooks and for `Script`: errors
 /// converted with their line, a stop the script swallowed still a limit stop, memory
-/// collected after a memory error, exactly one table returned.
+/// collected after a memory error, exactly one table returned. The table is given back
+/// only if `keep`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn call_checked<X: Exchange>(
     lua: &Lua,
     lazy: Option<&LazyArgs>,
@@ -104,8 +106,9 @@ pub(crate) fn call_checked<X: Exchange>(
     limits: &Limits,
     script: &str,
     line: Option<u32>,
-) -> Result<(Table, X::Out), Failure> {
-    let (outcome, tripped) = call(lua, lazy, f, exchange, limits);
+    keep: bool,
+) -> Result<(Option<Table>, X::Out), Failure> {
+    let (outcome, tripped) = call(lua, lazy, f, exchange, limits, keep);
     let failed = |e: mlua::Error| {
         let error = crate::lua_error::convert(&e, script, tripped).or_line(line);
         let poisoned =
@@ -136,6 +139,7 @@ fn call<X: Exchange>(
     f: &RegistryFn,
     exchange: &mut X,
     limits: &Limits,
+    keep: bool,
 ) -> (Outcome<X::Out>, Option<ErrorKind>) {
     lua.exec_raw_lua(|raw| {
         let state = raw.state();
@@ -208,9 +212,13 @@ fn call<X: Exchange>(
                 Outcome::NotATable(String::new())
             } else {
                 let read = exchange.read(&cx, ffi::lua_gettop(state));
-                match raw.pop_value() {
-                    Value::Table(t) => Outcome::Table(t, read),
-                    _ => Outcome::NotATable("the function did not return a table".into()),
+                if !keep {
+                    Outcome::Table(None, read)
+                } else {
+                    match raw.pop_value() {
+                        Value::Table(t) => Outcome::Table(Some(t), read),
+                        _ => Outcome::NotATable("the function did not return a table".into()),
+                    }
                 }
             };
             ffi::lua_settop(state, top);

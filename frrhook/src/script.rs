@@ -335,10 +335,17 @@ impl Script {
             &limits,
             &name,
             lf.line,
+            true,
         )
         .map_err(|f| {
             lf.poisoned |= f.poisoned;
             f.error.with_function(function)
+        })?;
+        // Kept: `keep` is true.
+        let table = table.ok_or_else(|| {
+            HookError::new(ErrorKind::NotATable, "the returned table was not kept")
+                .with_script(name.as_str())
+                .with_function(function)
         })?;
         for i in 0..args.len() {
             if let Err(e) = args[i].prepare(&table) {

@@ -297,6 +297,14 @@ fn example_exits_non_zero_on_a_file_that_is_not_mrt() {
     assert!(stderr.contains("not an MRT RIB dump"), "{stderr}");
 }
 
+/// `bgp.route_match`'s parameters, with every returned key readable (`..`).
+#[frrhook::hook_point(
+    name = "test.keeper",
+    results(..),
+    consts(RM_FAILURE = 0, RM_NOMATCH = 1, RM_MATCH = 2, RM_MATCH_AND_CHANGE = 3)
+)]
+fn keeper(prefix: &ipnet::IpNet, attributes: &mut route::Attributes, peer: &route::Peer);
+
 #[test]
 fn a_script_that_keeps_its_arguments_never_sees_a_later_route() {
     // Whatever the call path reuses between calls (tables, userdata), a script holding
@@ -321,7 +329,7 @@ fn a_script_that_keeps_its_arguments_never_sees_a_later_route() {
         "#,
     )
     .unwrap();
-    rt.attach_hook(hooks::RouteMatchArgs::hook(), "keeper", "route_match")
+    rt.attach_hook(KeeperArgs::hook(), "keeper", "route_match")
         .unwrap();
     let rib = sample();
     let a = rib
@@ -335,7 +343,7 @@ fn a_script_that_keeps_its_arguments_never_sees_a_later_route() {
     assert_ne!(a.peer, b.peer);
     let call = |r: &route::Route| {
         let mut attrs = r.attributes.clone();
-        hooks::route_match(&rt, &r.prefix, &mut attrs, &rib.peers[r.peer as usize]).unwrap()
+        keeper(&rt, &r.prefix, &mut attrs, &rib.peers[r.peer as usize]).unwrap()
     };
     call(a);
     let second = call(b);

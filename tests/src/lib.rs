@@ -63,7 +63,7 @@ pub struct Peer {
 /// arguments, `{action = ..., attributes = ...}` returned).
 #[hook_point(
     name = "test.route_match",
-    results(action: Option<RouteMapAction>),
+    results(action: Option<RouteMapAction>, ..),
     consts(RM_FAILURE = 0, RM_NOMATCH = 1, RM_MATCH = 2, RM_MATCH_AND_CHANGE = 3)
 )]
 pub fn route_match(prefix: &IpNet, attributes: &mut Attributes, peer: &Peer);
@@ -87,7 +87,7 @@ pub fn observe(prefix: &IpNet, table_id: u32, status: &str);
 pub fn priority(vrid: u8, priority: &mut u8, interface_up: bool);
 
 /// A generic counter hook for chain, stats and reload tests.
-#[hook_point(name = "test.counter", results(v: Option<i64>, w: Option<i64>, tag: Option<String>))]
+#[hook_point(name = "test.counter", results(v: Option<i64>, w: Option<i64>, tag: Option<String>, ..))]
 pub fn counter(n: &mut i64);
 
 /// A sample route for tests.

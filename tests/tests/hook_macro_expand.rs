@@ -12,7 +12,7 @@ use ipnet::IpNet;
 /// FRR's contract: codes as trailing arguments.
 #[hook_point(
     name = "expand.route_match",
-    results(action: Option<RouteMapAction>, note: String = String::from("none")),
+    results(action: Option<RouteMapAction>, note: String = String::from("none"), ..),
     consts(RM_FAILURE = 0, RM_NOMATCH = 1, RM_MATCH = 2, RM_MATCH_AND_CHANGE = 3),
     on_error = defaults
 )]

@@ -355,7 +355,7 @@ struct Holder {
     boom: Boom,
 }
 
-#[frrhook::hook_point(name = "test_lazy.holder", results(n: i64 = 0))]
+#[frrhook::hook_point(name = "test_lazy.holder", results(n: i64 = 0, ..))]
 fn holder(h: &Holder);
 
 #[test]

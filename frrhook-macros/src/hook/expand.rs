@@ -488,10 +488,14 @@ fn args_impl(h: &Hook, n: &Names, type_params: &[Ident]) -> TokenStream {
             ::core::result::Result::Ok(())
         }
     };
+    let keeps_tables = h.keeps_tables;
+    let lazy = h.args.iter().any(|a| a.mode == Mode::Ref);
     quote! {
         type Results = #results_ident;
         type Undo = #undo_ty;
         type Partial = #partial_ty;
+        const KEEPS_TABLES: bool = #keeps_tables;
+        const LAZY: bool = #lazy;
 
         #[inline]
         fn descriptor() -> &'static #krate::HookDescriptor {
@@ -608,6 +612,23 @@ fn results_items(h: &Hook, n: &Names) -> TokenStream {
         h.ident
     );
     let name_str = results_ident.to_string();
+    let (keeps, tables_fn) = if h.keeps_tables {
+        (
+            quote! {
+                #(#cfgs)*
+                impl<T: ?::core::marker::Sized> #krate::__private::KeepsTables<T> for #results_ident {}
+            },
+            quote! {
+                /// The tables the attached functions returned, in chain order (empty when
+                /// nothing ran).
+                pub fn tables(&self) -> &#krate::ResultTables {
+                    &self.__tables
+                }
+            },
+        )
+    } else {
+        (TokenStream::new(), TokenStream::new())
+    };
 
     quote! {
         #(#cfgs)*
@@ -619,21 +640,22 @@ fn results_items(h: &Hook, n: &Names) -> TokenStream {
             __tables: #krate::ResultTables,
         }
 
+        #keeps
+
         #(#cfgs)*
         impl #results_ident {
             /// Reads a returned key that is not a declared result, as `T` (FRR's
-            /// `frrscript_get_result`): `Ok(None)` when no function returned it.
+            /// `frrscript_get_result`): `Ok(None)` when no function returned it. Only for
+            /// a hook whose `results(...)` ends with `..`, which keeps the returned tables.
             pub fn get<T: #krate::codec::LuaDecode>(&self, key: &str)
                 -> ::core::result::Result<::core::option::Option<T>, #krate::codec::DecodeError>
+            where
+                Self: #krate::__private::KeepsTables<T>,
             {
                 self.__tables.get(key)
             }
 
-            /// The tables the attached functions returned, in chain order (empty when
-            /// nothing ran).
-            pub fn tables(&self) -> &#krate::ResultTables {
-                &self.__tables
-            }
+            #tables_fn
 
             #(#default_defs)*
 

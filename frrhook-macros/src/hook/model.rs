@@ -45,6 +45,8 @@ pub struct Hook {
     pub args: Vec<Arg>,
     pub consts: Vec<Const>,
     pub results: Vec<HookResult>,
+    /// `results(.., ..)`: the returned tables are kept, for keys not declared.
+    pub keeps_tables: bool,
     pub on_error: OnError,
     /// Types of every typed parameter, valid or not, for the stub emitted on error.
     pub stub_params: Vec<Type>,
@@ -274,6 +276,7 @@ pub fn build(opts: Options, item: RawFn, errors: &mut Errors) -> Hook {
 
     let mut results = Vec::new();
     let mut stub_results = Vec::new();
+    let keeps_tables = opts.results_rest;
     for r in opts.results.unwrap_or_default() {
         if let Some(r) = result(r, &mut names, &mut stub_results, errors) {
             results.push(r);
@@ -310,6 +313,7 @@ pub fn build(opts: Options, item: RawFn, errors: &mut Errors) -> Hook {
         args,
         consts,
         results,
+        keeps_tables,
         on_error: opts.on_error.map(|(_, p)| p).unwrap_or(OnError::FailClosed),
         stub_params,
         stub_generics: sig.generics.clone(),

@@ -28,6 +28,8 @@ pub struct Options {
     pub name: Option<LitStr>,
     /// `results(...)`; `None` when absent.
     pub results: Option<Vec<RawResult>>,
+    /// The `..` that ends `results(...)`: undeclared keys can be read too.
+    pub results_rest: bool,
     /// `consts(...)`.
     pub consts: Vec<RawConst>,
     /// `on_error = fail_closed | defaults`.
@@ -106,7 +108,22 @@ fn option(input: ParseStream, opts: &mut Options) -> syn::Result<()> {
         syn::parenthesized!(content in input);
         let items = list(&content, result_item)?;
         once(&opts.results, key.span, "results")?;
-        opts.results = Some(items);
+        let mut results = Vec::new();
+        let count = items.len();
+        for (i, item) in items.into_iter().enumerate() {
+            match item {
+                ResultItem::Result(r) => results.push(r),
+                ResultItem::Rest(_) if i + 1 == count => opts.results_rest = true,
+                ResultItem::Rest(dots) => {
+                    return Err(syn::Error::new_spanned(
+                        dots,
+                        "`..` comes last in `results(...)`: it stands for every returned key \
+                         not listed before it; move it to the end",
+                    ));
+                }
+            }
+        }
+        opts.results = Some(results);
     } else if la.peek(kw::consts) {
         let key: kw::consts = input.parse()?;
         let content;
@@ -257,7 +274,16 @@ fn list<T>(input: ParseStream, item: fn(ParseStream) -> syn::Result<T>) -> syn::
     }
 }
 
-fn result_item(input: ParseStream) -> syn::Result<RawResult> {
+/// One item of `results(...)`: a result, or the `..` that keeps the returned tables.
+enum ResultItem {
+    Result(RawResult),
+    Rest(Token![..]),
+}
+
+fn result_item(input: ParseStream) -> syn::Result<ResultItem> {
+    if input.peek(Token![..]) {
+        return Ok(ResultItem::Rest(input.parse()?));
+    }
     let attrs = input.call(Attribute::parse_outer)?;
     let ident = input.call(Ident::parse_any)?;
     if !input.peek(Token![:]) {
@@ -278,12 +304,12 @@ fn result_item(input: ParseStream) -> syn::Result<RawResult> {
     } else {
         None
     };
-    Ok(RawResult {
+    Ok(ResultItem::Result(RawResult {
         attrs,
         ident,
         ty,
         default,
-    })
+    }))
 }
 
 fn const_item(input: ParseStream) -> syn::Result<RawConst> {

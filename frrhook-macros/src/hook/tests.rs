@@ -68,7 +68,7 @@ fn in_out_scalar() {
         quote!(
             crate = ::my_daemon::frrhook,
             name = "vrrp.priority",
-            results(reason: String = "unchanged".to_owned())
+            results(reason: String = "unchanged".to_owned(), ..)
         ),
         quote!(
             /// Adjust a VRRP router's priority.

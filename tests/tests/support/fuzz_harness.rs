@@ -110,6 +110,7 @@ impl Args {
         r_kind: Option<Kind>,
         r_change: Option<Change>,
         r_t: Option<(i64, String)>,
+        ..
     )
 )]
 #[allow(clippy::too_many_arguments)]

@@ -32,6 +32,7 @@ pub enum Action {
         reason: String = String::from("none"),
         weight: i64 = -1,
         r#type: std::option::Option<String>,
+        ..
     ),
     consts(RM_FAILURE = 0, RM_NOMATCH = 1, RM_MATCH = 2, RM_MATCH_AND_CHANGE = 3, MIN = -9223372036854775808),
     on_error = defaults,
