@@ -387,6 +387,47 @@ impl<'a> RawCx<'a> {
         }
     }
 
+    /// Calls `f(cx, i, at)` for each key `keys[i]`, in order, whose value in the table at
+    /// `idx` is not nil, with that value (read raw) pushed at stack index `at`, until `f`
+    /// returns `false`; returns whether every key was visited. What `f` pushes is popped
+    /// after it returns. `false` also when `idx` is not a table or the stack is full.
+    ///
+    /// A struct's update reads its fields this way: one raw lookup per field, with no
+    /// walk over keys that name no field.
+    pub fn for_each_field(
+        &self,
+        idx: c_int,
+        keys: &[&CStr],
+        mut f: impl FnMut(&Self, usize, c_int) -> bool,
+    ) -> bool {
+        let Some(idx) = self.slot(idx) else {
+            return false;
+        };
+        // SAFETY: a table slot (checked); two slots reserved, one used per key (the key,
+        // then its value in its place); the top is brought back below the value after
+        // each key, never above where `f` left it.
+        unsafe {
+            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
+                || ffi::lua_checkstack(self.state, 2) == 0
+            {
+                return false;
+            }
+            let at = ffi::lua_gettop(self.state) + 1;
+            for (i, key) in keys.iter().enumerate() {
+                ffi::lua_pushstring(self.state, key.as_ptr());
+                let go_on = ffi::lua_rawget(self.state, idx) == ffi::LUA_TNIL || f(self, i, at);
+                // `f` may have popped below the value: then the stack is not ours to
+                // lower further.
+                let top = ffi::lua_gettop(self.state);
+                ffi::lua_settop(self.state, (at - 1).min(top));
+                if !go_on || top < at {
+                    return false;
+                }
+            }
+            true
+        }
+    }
+
     /// The number of entries of the table at `idx` when it is exactly a sequence
     /// `1..=n` (every key an integer of that range, none missing), else `None`.
     pub fn sequence_len(&self, idx: c_int) -> Option<usize> {

@@ -284,5 +284,43 @@ fn misbehaving_encoders_and_callbacks_are_errors() {
         });
         assert!(!complete);
         assert_eq!(seen, 1);
+        cx.pop(1000);
+
+        // Field lookups: each named key with a value, in the order asked, nil ones
+        // skipped, keys naming nothing never visited; the stack is left as it was.
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert("b".to_string(), 2i64);
+        fields.insert("a".to_string(), 1);
+        fields.insert("other".to_string(), 9);
+        fields.push_raw(&cx).unwrap();
+        let mut visits = Vec::new();
+        let complete = cx.for_each_field(1, &[c"a", c"missing", c"b"], |cx, i, at| {
+            visits.push((i, cx.exact_integer_at(at)));
+            cx.push_integer(7).unwrap(); // popped after the callback
+            true
+        });
+        assert!(complete);
+        assert_eq!(visits, [(0, Some(1)), (2, Some(2))]);
+        assert_eq!(cx.type_at(2), frrhook_codec::mlua::ffi::LUA_TNONE);
+        // Stopped by the callback, or by one that pops below its value.
+        let mut seen = 0;
+        assert!(!cx.for_each_field(1, &[c"a", c"b"], |_, _, _| {
+            seen += 1;
+            false
+        }));
+        assert_eq!(seen, 1);
+        let mut seen = 0;
+        assert!(!cx.for_each_field(-1, &[c"a", c"b"], |cx, _, _| {
+            seen += 1;
+            cx.pop(1000);
+            true
+        }));
+        assert_eq!(seen, 1);
+        assert_eq!(cx.type_at(1), frrhook_codec::mlua::ffi::LUA_TNONE);
+        // Not a table, or no such slot: nothing visited.
+        cx.push_integer(3).unwrap();
+        assert!(!cx.for_each_field(1, &[c"a"], |_, _, _| unreachable!()));
+        assert!(!cx.for_each_field(5, &[c"a"], |_, _, _| unreachable!()));
+        cx.pop(1);
     });
 }

@@ -400,8 +400,8 @@ fn struct_raw_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
             quote!(#member: #value)
         })
         .collect();
-    // `prepare_update_raw` walks the table once (`lua_next`) and dispatches on the key:
-    // a field whose value is unchanged is left out of the update, as is an absent one.
+    // `prepare_update_raw` looks each field up once, raw: a field whose value is
+    // unchanged is left out of the update, as is an absent one; other keys are ignored.
     let arms: Vec<TokenStream> = live
         .iter()
         .enumerate()
@@ -416,16 +416,13 @@ fn struct_raw_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
                     .map(::core::option::Option::Some)
             });
             quote! {
-                ::core::option::Option::Some(#i) => match #update {
+                #i => match #update {
                     ::core::option::Option::Some(__u) => __update.#slot = __u,
                     ::core::option::Option::None => return false,
                 },
             }
         })
         .collect();
-    let names = live
-        .iter()
-        .map(|f| proc_macro2::Literal::byte_string(f.lua_name.as_bytes()));
     let nones = live.iter().map(|_| quote!(::core::option::Option::None));
     let span = update_span(live.iter().map(|f| &f.ty));
     let prepare = quote_spanned! {span=>
@@ -439,9 +436,8 @@ fn struct_raw_decode(k: &syn::Path, fields: &[Field]) -> TokenStream {
             }
             let __guard = #k::DepthGuard::enter().ok()?;
             let mut __update: Self::Update = (#(#nones,)*);
-            let __complete = __cx.for_each_entry(__idx, |__cx, __key, __at| {
-                // Keys that are not strings, and strings that name no field, are ignored.
-                match __cx.bytes_index(__key, &[#(&#names[..]),*]) {
+            let __complete = __cx.for_each_field(__idx, &[#(#keys),*], |__cx, __field, __at| {
+                match __field {
                     #(#arms)*
                     _ => {}
                 }
