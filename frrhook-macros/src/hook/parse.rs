@@ -112,7 +112,7 @@ fn option(input: ParseStream, opts: &mut Options) -> syn::Result<()> {
         let count = items.len();
         for (i, item) in items.into_iter().enumerate() {
             match item {
-                ResultItem::Result(r) => results.push(r),
+                ResultItem::Result(r) => results.push(*r),
                 ResultItem::Rest(_) if i + 1 == count => opts.results_rest = true,
                 ResultItem::Rest(dots) => {
                     return Err(syn::Error::new_spanned(
@@ -276,7 +276,7 @@ fn list<T>(input: ParseStream, item: fn(ParseStream) -> syn::Result<T>) -> syn::
 
 /// One item of `results(...)`: a result, or the `..` that keeps the returned tables.
 enum ResultItem {
-    Result(RawResult),
+    Result(Box<RawResult>),
     Rest(Token![..]),
 }
 
@@ -304,12 +304,12 @@ fn result_item(input: ParseStream) -> syn::Result<ResultItem> {
     } else {
         None
     };
-    Ok(ResultItem::Result(RawResult {
+    Ok(ResultItem::Result(Box::new(RawResult {
         attrs,
         ident,
         ty,
         default,
-    }))
+    })))
 }
 
 fn const_item(input: ParseStream) -> syn::Result<RawConst> {
