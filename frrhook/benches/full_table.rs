@@ -88,6 +88,9 @@ fn main() {
     }
 }
 
+/// Routes a thread takes from the shared cursor at a time.
+const CHUNK: usize = 256;
+
 /// Seconds this thread has spent on a CPU (Linux: `/proc/thread-self/schedstat`).
 fn thread_cpu() -> Option<f64> {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
@@ -100,31 +103,39 @@ fn thread_cpu() -> Option<f64> {
 /// cannot get two cores, the CPU time still shows whether the hook itself scales (the
 /// same CPU time per route on 1 and 2 threads: nothing serializes them). Each thread's
 /// Lua state is built by a first call before the clock starts.
+///
+/// The threads take the table in chunks of [`CHUNK`] routes from a shared cursor: the
+/// dump is sorted by prefix (IPv4, then IPv6), so two contiguous halves cost differently
+/// and one thread would wait for the other.
 fn run(rt: &Runtime, routes: &[Route], peers: &[Peer], threads: usize) -> (f64, Option<f64>) {
-    let chunk = routes.len().div_ceil(threads).max(1);
-    let parts: Vec<&[Route]> = routes.chunks(chunk).collect();
-    let barrier = std::sync::Barrier::new(parts.len() + 1);
+    let barrier = std::sync::Barrier::new(threads + 1);
+    let cursor = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let workers: Vec<_> = parts
-            .into_iter()
-            .map(|part| {
-                let barrier = &barrier;
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (barrier, cursor) = (&barrier, &cursor);
                 s.spawn(move || {
-                    let warm = &part[0];
+                    let warm = &routes[0];
                     let mut a = warm.attributes.clone();
                     let peer = &peers[warm.peer as usize];
                     let _ = hooks::route_match(rt, &warm.prefix, &mut a, peer);
                     barrier.wait();
                     let cpu_start = thread_cpu();
                     let mut errors = 0u64;
-                    for r in part {
-                        let mut a = r.attributes.clone();
-                        let peer = &peers[r.peer as usize];
-                        match hooks::route_match(rt, &r.prefix, &mut a, peer) {
-                            Ok(res) => {
-                                black_box((res.action, a));
+                    loop {
+                        let from = cursor.fetch_add(CHUNK, std::sync::atomic::Ordering::Relaxed);
+                        let Some(chunk) = routes.get(from..(from + CHUNK).min(routes.len())) else {
+                            break;
+                        };
+                        for r in chunk {
+                            let mut a = r.attributes.clone();
+                            let peer = &peers[r.peer as usize];
+                            match hooks::route_match(rt, &r.prefix, &mut a, peer) {
+                                Ok(res) => {
+                                    black_box((res.action, a));
+                                }
+                                Err(_) => errors += 1,
                             }
-                            Err(_) => errors += 1,
                         }
                     }
                     let cpu = cpu_start.zip(thread_cpu()).map(|(a, b)| b - a);
