@@ -30,6 +30,10 @@ use crate::{DecodeError, LuaDecode, LuaEncode};
 pub struct RawCx<'a> {
     lua: &'a Lua,
     state: *mut ffi::lua_State,
+    /// The lowest top [`pop`](Self::pop) may leave: while a callback runs on slots a
+    /// method of this context pushed (a table being filled, a walk's key and value), it
+    /// can pop only what it pushed itself, so those slots stay what the method expects.
+    floor: std::cell::Cell<c_int>,
 }
 
 fn stack_error() -> mlua::Error {
@@ -50,7 +54,13 @@ impl<'a> RawCx<'a> {
     /// while values are pushed (allocation failures outside a protected call abort, as
     /// they do in mlua itself).
     pub unsafe fn new(lua: &'a Lua, state: *mut ffi::lua_State) -> Self {
-        RawCx { lua, state }
+        RawCx {
+            lua,
+            state,
+            // What was on the stack before is the caller's: `pop` leaves it.
+            // SAFETY: `state` is live (the caller's contract).
+            floor: std::cell::Cell::new(unsafe { ffi::lua_gettop(state) }),
+        }
     }
 
     /// The raw Lua stack.
@@ -161,7 +171,7 @@ impl<'a> RawCx<'a> {
             ffi::lua_gettop(self.state)
         };
         let t = TableCx { cx: self, index };
-        match fill(&t) {
+        match self.above(index, || fill(&t)) {
             Ok(()) => {
                 // Drop anything a misbehaving encoder left above the table.
                 // SAFETY: `index` is a valid absolute index at or below the top.
@@ -373,10 +383,13 @@ impl<'a> RawCx<'a> {
             let key = ffi::lua_gettop(self.state) + 1;
             ffi::lua_pushnil(self.state);
             while ffi::lua_next(self.state, idx) != 0 {
-                let go_on = f(self, key, key + 1);
-                // `f` may not have left the key (it popped below it): then the walk
-                // cannot go on.
-                if !go_on || ffi::lua_gettop(self.state) < key + 1 {
+                let go_on = self.above(key + 1, || f(self, key, key + 1));
+                // `f` may not have left the key (it popped below it), or the table in
+                // its slot: then the walk cannot go on.
+                if !go_on
+                    || ffi::lua_gettop(self.state) < key + 1
+                    || ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
+                {
                     let top = ffi::lua_gettop(self.state);
                     ffi::lua_settop(self.state, (key - 1).min(top));
                     return false;
@@ -414,8 +427,13 @@ impl<'a> RawCx<'a> {
             }
             let at = ffi::lua_gettop(self.state) + 1;
             for (i, key) in keys.iter().enumerate() {
+                // `f` may have replaced the table's slot (popped it, pushed others).
+                if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE {
+                    return false;
+                }
                 ffi::lua_pushstring(self.state, key.as_ptr());
-                let go_on = ffi::lua_rawget(self.state, idx) == ffi::LUA_TNIL || f(self, i, at);
+                let go_on = ffi::lua_rawget(self.state, idx) == ffi::LUA_TNIL
+                    || self.above(at, || f(self, i, at));
                 // `f` may have popped below the value: then the stack is not ours to
                 // lower further.
                 let top = ffi::lua_gettop(self.state);
@@ -469,13 +487,30 @@ impl<'a> RawCx<'a> {
         })
     }
 
-    /// Pops `n` values (at most all of them).
+    /// Pops `n` values: at most those pushed since the context was made, and never a
+    /// slot that a method running a callback of yours relies on (inside
+    /// [`push_table`](Self::push_table)'s `fill` or an encoder of a field, not the table;
+    /// inside a walk, not the key and the value).
     pub fn pop(&self, n: c_int) {
-        // SAFETY: settop with a negative index pops; `n` is clamped to the stack.
+        // SAFETY: settop to a top between the floor and the current top.
         unsafe {
             let top = ffi::lua_gettop(self.state);
-            ffi::lua_settop(self.state, top - n.clamp(0, top));
+            let lowest = self.floor.get().clamp(0, top);
+            ffi::lua_settop(self.state, (top - n.clamp(0, top)).max(lowest));
         }
+    }
+
+    /// Runs `f` with the slots up to `floor` out of [`pop`](Self::pop)'s reach.
+    ///
+    /// If `f` panics the floor stays raised: a context whose caller catches the panic
+    /// and goes on can then pop less, never more.
+    #[inline(always)]
+    fn above<R>(&self, floor: c_int, f: impl FnOnce() -> R) -> R {
+        let saved = self.floor.get();
+        self.floor.set(floor.max(saved));
+        let r = f();
+        self.floor.set(saved);
+        r
     }
 }
 
@@ -503,7 +538,8 @@ impl<'c, 'a> TableCx<'c, 'a> {
     /// Sets field `key` to `value` (nil when `value` pushes nil, so it stays absent).
     #[inline]
     pub fn field<T: LuaEncode + ?Sized>(&self, key: &CStr, value: &T) -> mlua::Result<()> {
-        value.push_raw(self.cx)?;
+        // The encoder cannot pop the table (see `RawCx::pop`).
+        self.cx.above(self.index, || value.push_raw(self.cx))?;
         self.one_value_pushed()?;
         // SAFETY: `index` is the table's absolute index and the value is on top; the
         // table has no metatable (constructors' contract), so setting a field runs no
@@ -592,7 +628,8 @@ impl<'c, 'a> TableCx<'c, 'a> {
     /// Sets sequence item `i` (1-based) to `value`.
     #[inline]
     pub fn item<T: LuaEncode + ?Sized>(&self, i: i64, value: &T) -> mlua::Result<()> {
-        value.push_raw(self.cx)?;
+        // The encoder cannot pop the table (see `RawCx::pop`).
+        self.cx.above(self.index, || value.push_raw(self.cx))?;
         self.one_value_pushed()?;
         // SAFETY: the value is on top of the table at `index`.
         unsafe { ffi::lua_rawseti(self.cx.state, self.index, i) };

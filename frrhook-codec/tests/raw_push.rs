@@ -274,17 +274,33 @@ fn misbehaving_encoders_and_callbacks_are_errors() {
             frrhook_codec::mlua::ffi::LUA_TNONE,
             "nothing left pushed"
         );
-        // A walk whose callback pops below its key stops.
+        // A walk's callback cannot pop its key, its value or the table: `pop` stops
+        // at them, and the walk goes on.
         vec![1u8, 2, 3].push_raw(&cx).unwrap();
         let mut seen = 0;
-        let complete = cx.for_each_entry(-1, |cx, _, _| {
+        let complete = cx.for_each_entry(-1, |cx, key, value| {
             seen += 1;
             cx.pop(1000);
+            assert_eq!(cx.exact_integer_at(key), Some(seen));
+            assert_eq!(cx.exact_integer_at(value), Some(seen));
+            // Nor replace them: what it pushes goes above.
+            cx.push_integer(999).unwrap();
+            cx.push_integer(1).unwrap();
             true
         });
-        assert!(!complete);
-        assert_eq!(seen, 1);
+        assert!(complete);
+        assert_eq!(seen, 3);
         cx.pop(1000);
+        assert_eq!(cx.type_at(1), frrhook_codec::mlua::ffi::LUA_TNONE);
+        // The same inside a table being filled: the table stays.
+        cx.push_table(0, 1, |t| {
+            t.cx().pop(1000);
+            t.cx().push_integer(5)?;
+            t.set(c"x")
+        })
+        .unwrap();
+        assert!(cx.is_plain_table(1));
+        cx.pop(1);
 
         // Field lookups: each named key with a value, in the order asked, nil ones
         // skipped, keys naming nothing never visited; the stack is left as it was.
@@ -302,7 +318,7 @@ fn misbehaving_encoders_and_callbacks_are_errors() {
         assert!(complete);
         assert_eq!(visits, [(0, Some(1)), (2, Some(2))]);
         assert_eq!(cx.type_at(2), frrhook_codec::mlua::ffi::LUA_TNONE);
-        // Stopped by the callback, or by one that pops below its value.
+        // Stopped by the callback; one that pops all it can pops only what it pushed.
         let mut seen = 0;
         assert!(!cx.for_each_field(1, &[c"a", c"b"], |_, _, _| {
             seen += 1;
@@ -310,17 +326,81 @@ fn misbehaving_encoders_and_callbacks_are_errors() {
         }));
         assert_eq!(seen, 1);
         let mut seen = 0;
-        assert!(!cx.for_each_field(-1, &[c"a", c"b"], |cx, _, _| {
+        assert!(cx.for_each_field(-1, &[c"a", c"b"], |cx, _, at| {
             seen += 1;
             cx.pop(1000);
+            cx.push_integer(999).unwrap();
+            assert!(cx.exact_integer_at(at).is_some_and(|v| v != 999));
             true
         }));
-        assert_eq!(seen, 1);
+        assert_eq!(seen, 2);
+        assert!(cx.is_plain_table(1));
+        cx.pop(1);
         assert_eq!(cx.type_at(1), frrhook_codec::mlua::ffi::LUA_TNONE);
         // Not a table, or no such slot: nothing visited.
         cx.push_integer(3).unwrap();
         assert!(!cx.for_each_field(1, &[c"a"], |_, _, _| unreachable!()));
         assert!(!cx.for_each_field(5, &[c"a"], |_, _, _| unreachable!()));
         cx.pop(1);
+    });
+}
+
+/// An encoder that pops everything it can, then pushes its value.
+struct Greedy;
+impl LuaEncode for Greedy {
+    fn encode(&self, _: &Lua) -> frrhook_codec::mlua::Result<Value> {
+        Ok(Value::Integer(1))
+    }
+    fn push_raw(&self, cx: &RawCx<'_>) -> frrhook_codec::mlua::Result<()> {
+        cx.pop(1000);
+        cx.push_integer(1)
+    }
+}
+
+#[test]
+fn an_encoder_cannot_pop_the_table_it_is_set_in() {
+    let lua = Lua::new();
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: `raw.state()` is the current stack of `lua`; no memory limit is set.
+        let cx = unsafe { RawCx::new(&lua, raw.state()) };
+        cx.push_integer(42).unwrap();
+        // As a field, as a sequence item, nested: each `pop` stops at its own table.
+        vec![Greedy, Greedy].push_raw(&cx).unwrap();
+        cx.push_table(0, 2, |t| {
+            t.field(c"a", &Greedy)?;
+            t.field(c"b", &vec![Greedy])
+        })
+        .unwrap();
+        assert_eq!(
+            cx.exact_integer_at(1),
+            Some(42),
+            "below the tables: untouched"
+        );
+        assert!(cx.is_plain_table(2) && cx.is_plain_table(3));
+        let v = cx.value_at(3).unwrap();
+        let t = v.as_table().unwrap();
+        assert_eq!(t.get::<i64>("a").unwrap(), 1);
+        assert_eq!(t.get::<Vec<i64>>("b").unwrap(), vec![1]);
+        cx.pop(3);
+    });
+}
+
+#[test]
+fn a_context_pops_nothing_that_was_on_the_stack_before_it() {
+    let lua = Lua::new();
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: `raw.state()` is the current stack of `lua`; no memory limit is set.
+        let outer = unsafe { RawCx::new(&lua, raw.state()) };
+        outer.push_integer(7).unwrap();
+        // A context made on top of the caller's value (as the runtime makes one above
+        // the function it calls): its encoders cannot pop that value.
+        // SAFETY: as above.
+        let cx = unsafe { RawCx::new(&lua, raw.state()) };
+        cx.push_integer(1).unwrap();
+        cx.pop(1000);
+        assert_eq!(cx.exact_integer_at(1), Some(7));
+        assert_eq!(cx.type_at(2), frrhook_codec::mlua::ffi::LUA_TNONE);
+        outer.pop(1);
+        assert_eq!(outer.type_at(1), frrhook_codec::mlua::ffi::LUA_TNONE);
     });
 }

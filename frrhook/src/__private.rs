@@ -200,6 +200,25 @@ pub fn call<A: HookArgs>(rt: &Runtime, args: &mut A) -> Result<A::Results, HookE
     crate::call::call(rt, args)
 }
 
+/// The returned tables in a results struct, behind a field with no public methods (so
+/// that the compiler does not suggest it as a way around [`KeepsTables`]).
+#[derive(Debug, Default)]
+pub struct Returned(ResultTables);
+
+impl Returned {
+    /// Wraps the tables of a call.
+    #[inline]
+    pub fn new(tables: ResultTables) -> Self {
+        Returned(tables)
+    }
+
+    /// The tables.
+    #[inline]
+    pub fn __inner(&self) -> &ResultTables {
+        &self.0
+    }
+}
+
 /// Implemented by the results struct of a hook whose `results(...)` ends with `..`:
 /// only those keep the returned tables, so only those can read undeclared keys.
 #[diagnostic::on_unimplemented(

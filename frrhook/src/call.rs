@@ -162,7 +162,9 @@ fn run_chain<A: HookArgs>(
 struct HookExchange<'a, A: HookArgs> {
     args: &'a mut A,
     partial: &'a mut A::Partial,
-    lazy: &'a crate::lazy::LazyArgs,
+    /// Where `&T` arguments become lazy tables; `None` for a hook without `&T`
+    /// parameters (see [`HookArgs::LAZY`]).
+    lazy: Option<&'a crate::lazy::LazyArgs>,
 }
 
 impl<A: HookArgs> raw_call::Exchange for HookExchange<'_, A> {
@@ -170,8 +172,12 @@ impl<A: HookArgs> raw_call::Exchange for HookExchange<'_, A> {
 
     #[inline]
     fn push(&mut self, cx: &RawCx<'_>) -> Result<i32, ArgEncodeError> {
-        self.args
-            .push_args(cx, Some(&crate::__private::Lazy::new(self.lazy)))
+        match self.lazy {
+            Some(l) => self
+                .args
+                .push_args(cx, Some(&crate::__private::Lazy::new(l))),
+            None => self.args.push_args(cx, None),
+        }
     }
 
     #[inline]
@@ -204,14 +210,20 @@ fn run_one<A: HookArgs>(
         .func
         .as_ref()
         .map_err(|e| e.clone().with_hook(chain.hook.name))?;
+    let lazy = ts.state.lazy();
+    // The call ends lazy tables, and fills one returned as the result table, whenever
+    // one may exist: made by this call (`A::LAZY`) or kept from an earlier call of
+    // another hook, which this script may return or touch. Only with neither does the
+    // call skip that bookkeeping.
+    let ending = (A::LAZY || lazy.any()).then_some(lazy);
     let (table, read) = raw_call::call_checked(
         &ts.state.lua,
-        A::LAZY.then(|| ts.state.lazy()),
+        ending,
         func,
         &mut HookExchange {
             args,
             partial,
-            lazy: ts.state.lazy(),
+            lazy: A::LAZY.then_some(lazy),
         },
         &chain.limits,
         &entry.script,

@@ -194,6 +194,29 @@ fn returning_an_untouched_argument_as_the_result_table_returns_its_fields() {
 }
 
 #[test]
+fn a_hook_without_reference_arguments_reads_a_kept_table_its_script_returns() {
+    // `counter` has no `&T` parameter, so its calls make no lazy table; its script can
+    // still return one that an earlier `route_match` call left untouched and kept.
+    let tmp = script_dir(&[(
+        "saver",
+        r#"
+        local saved
+        function keep(_, _, peer) saved = peer; return {} end
+        function give(n) return saved end
+        "#,
+    )]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test.route_match", "saver", "keep").unwrap();
+    rt.attach("test.counter", "saver", "give").unwrap();
+    let (p, mut a, peer) = sample_route();
+    route_match(&rt, &p, &mut a, &peer).unwrap();
+    let mut n = 5;
+    let r = counter(&rt, &mut n).unwrap();
+    assert_eq!(r.get::<u32>("remote_as").unwrap(), Some(65001));
+    assert_eq!(n, 5, "no key `n`: unchanged");
+}
+
+#[test]
 fn a_field_that_cannot_be_encoded_fails_the_call_when_read() {
     let tmp = script_dir(&[(
         "reader",

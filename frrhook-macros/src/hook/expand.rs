@@ -612,22 +612,25 @@ fn results_items(h: &Hook, n: &Names) -> TokenStream {
         h.ident
     );
     let name_str = results_ident.to_string();
-    let (keeps, tables_fn) = if h.keeps_tables {
-        (
-            quote! {
-                #(#cfgs)*
-                impl<T: ?::core::marker::Sized> #krate::__private::KeepsTables<T> for #results_ident {}
-            },
-            quote! {
-                /// The tables the attached functions returned, in chain order (empty when
-                /// nothing ran).
-                pub fn tables(&self) -> &#krate::ResultTables {
-                    &self.__tables
-                }
-            },
-        )
+    let keeps = if h.keeps_tables {
+        quote! {
+            #(#cfgs)*
+            impl<T: ?::core::marker::Sized> #krate::__private::KeepsTables<T> for #results_ident {}
+        }
     } else {
-        (TokenStream::new(), TokenStream::new())
+        TokenStream::new()
+    };
+    // `tables` has the bound of `get` too (through its lifetime, so that the bound is
+    // checked where it is called, not here).
+    let tables_fn = quote! {
+        /// The tables the attached functions returned, in chain order (empty when
+        /// nothing ran). Only for a hook whose `results(...)` ends with `..`.
+        pub fn tables<'__t>(&'__t self) -> &'__t #krate::ResultTables
+        where
+            Self: #krate::__private::KeepsTables<&'__t ()>,
+        {
+            self.__tables.__inner()
+        }
     };
 
     quote! {
@@ -637,7 +640,7 @@ fn results_items(h: &Hook, n: &Names) -> TokenStream {
         #[doc = #fn_link]
         #vis struct #results_ident {
             #(#fields,)*
-            __tables: #krate::ResultTables,
+            __tables: #krate::__private::Returned,
         }
 
         #keeps
@@ -652,7 +655,7 @@ fn results_items(h: &Hook, n: &Names) -> TokenStream {
             where
                 Self: #krate::__private::KeepsTables<T>,
             {
-                self.__tables.get(key)
+                self.__tables.__inner().get(key)
             }
 
             #tables_fn
@@ -663,7 +666,7 @@ fn results_items(h: &Hook, n: &Names) -> TokenStream {
             fn __defaults() -> Self {
                 #results_ident {
                     #(#defaults,)*
-                    __tables: <#krate::ResultTables as ::core::default::Default>::default(),
+                    __tables: <#krate::__private::Returned as ::core::default::Default>::default(),
                 }
             }
 
@@ -672,7 +675,7 @@ fn results_items(h: &Hook, n: &Names) -> TokenStream {
                 let _ = &partial;
                 #results_ident {
                     #(#parts,)*
-                    __tables: tables,
+                    __tables: #krate::__private::Returned::new(tables),
                 }
             }
         }

@@ -55,7 +55,7 @@ pub fn with_dyn_call(h: &Hook) -> TokenStream {
                 &mut __out,
                 #name,
                 (&#krate::__private::Probe::<#ty>::new())
-                    .encode_result(lua, &__results.#ident, &__results.__tables, #name),
+                    .encode_result(lua, &__results.#ident, __results.__tables.__inner(), #name),
             )?;
         }
     });
@@ -104,7 +104,7 @@ pub fn with_dyn_call(h: &Hook) -> TokenStream {
                             &mut __out,
                             lua,
                             #args_ident::hook(),
-                            &__results.__tables,
+                            __results.__tables.__inner(),
                         )?;
                     }
                     ::core::result::Result::Err(__e) => __out.error = ::core::option::Option::Some(__e),

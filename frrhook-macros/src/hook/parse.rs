@@ -110,18 +110,29 @@ fn option(input: ParseStream, opts: &mut Options) -> syn::Result<()> {
         once(&opts.results, key.span, "results")?;
         let mut results = Vec::new();
         let count = items.len();
+        let mut rest = None;
         for (i, item) in items.into_iter().enumerate() {
             match item {
                 ResultItem::Result(r) => results.push(*r),
-                ResultItem::Rest(_) if i + 1 == count => opts.results_rest = true,
-                ResultItem::Rest(dots) => {
+                ResultItem::Rest(dots) if rest.is_some() => {
                     return Err(syn::Error::new_spanned(
                         dots,
-                        "`..` comes last in `results(...)`: it stands for every returned key \
-                         not listed before it; move it to the end",
+                        "`..` is given twice in `results(...)`: one `..` at the end keeps \
+                         every returned key; remove this one",
                     ));
                 }
+                ResultItem::Rest(dots) => rest = Some((i, dots)),
             }
+        }
+        if let Some((i, dots)) = rest {
+            if i + 1 != count {
+                return Err(syn::Error::new_spanned(
+                    dots,
+                    "`..` comes last in `results(...)`: it stands for every returned key \
+                     not listed before it; move it to the end",
+                ));
+            }
+            opts.results_rest = true;
         }
         opts.results = Some(results);
     } else if la.peek(kw::consts) {

@@ -10,4 +10,5 @@ fn main() {
     let mut priority = 100;
     let r = vrrp_priority(&rt, &mut priority).unwrap();
     let _ = r.get::<String>("note");
+    let _ = r.tables();
 }
