@@ -115,10 +115,11 @@ fn run(rt: &Runtime, routes: &[Route], peers: &[Peer], threads: usize) -> (f64, 
             .map(|_| {
                 let (barrier, cursor) = (&barrier, &cursor);
                 s.spawn(move || {
-                    let warm = &routes[0];
-                    let mut a = warm.attributes.clone();
-                    let peer = &peers[warm.peer as usize];
-                    let _ = hooks::route_match(rt, &warm.prefix, &mut a, peer);
+                    if let Some(warm) = routes.first() {
+                        let mut a = warm.attributes.clone();
+                        let peer = &peers[warm.peer as usize];
+                        let _ = hooks::route_match(rt, &warm.prefix, &mut a, peer);
+                    }
                     barrier.wait();
                     let cpu_start = thread_cpu();
                     let mut errors = 0u64;
