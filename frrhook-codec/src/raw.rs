@@ -384,17 +384,20 @@ impl<'a> RawCx<'a> {
             ffi::lua_pushnil(self.state);
             while ffi::lua_next(self.state, idx) != 0 {
                 let go_on = self.above(key + 1, || f(self, key, key + 1));
-                // `f` may not have left the key (it popped below it), or the table in
-                // its slot: then the walk cannot go on.
-                if !go_on
-                    || ffi::lua_gettop(self.state) < key + 1
-                    || ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
-                {
-                    let top = ffi::lua_gettop(self.state);
-                    ffi::lua_settop(self.state, (key - 1).min(top));
+                // `f` cannot pop the key or the value (see `pop`), but it can reach the
+                // table through an `mlua` handle (`value_at`) and remove the key:
+                // `lua_next` would then raise ("invalid key to 'next'") outside any
+                // protected call. The walk goes on only from a key still there.
+                ffi::lua_settop(self.state, key);
+                let key_present = go_on && ffi::lua_type(self.state, idx) == ffi::LUA_TTABLE && {
+                    ffi::lua_pushvalue(self.state, key);
+                    ffi::lua_rawget(self.state, idx) != ffi::LUA_TNIL
+                };
+                ffi::lua_settop(self.state, key);
+                if !key_present {
+                    ffi::lua_settop(self.state, key - 1);
                     return false;
                 }
-                ffi::lua_settop(self.state, key);
             }
             true
         }
@@ -501,16 +504,20 @@ impl<'a> RawCx<'a> {
     }
 
     /// Runs `f` with the slots up to `floor` out of [`pop`](Self::pop)'s reach.
-    ///
-    /// If `f` panics the floor stays raised: a context whose caller catches the panic
-    /// and goes on can then pop less, never more.
     #[inline(always)]
     fn above<R>(&self, floor: c_int, f: impl FnOnce() -> R) -> R {
-        let saved = self.floor.get();
-        self.floor.set(floor.max(saved));
-        let r = f();
-        self.floor.set(saved);
-        r
+        /// Puts the floor back, on unwinding too (a caller may catch an encoder's
+        /// panic and go on with this context).
+        struct Restore<'c>(&'c std::cell::Cell<c_int>, c_int);
+        impl Drop for Restore<'_> {
+            #[inline(always)]
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _restore = Restore(&self.floor, self.floor.get());
+        self.floor.set(floor.max(self.floor.get()));
+        f()
     }
 }
 
@@ -535,9 +542,27 @@ impl<'c, 'a> TableCx<'c, 'a> {
         self.cx
     }
 
+    /// Whether this table can be set now: it is still in its slot, and no table pushed
+    /// after it is being filled (a `TableCx` of an outer table, used from inside an
+    /// inner table's `fill` or a walk's callback, is refused: it could pop what those
+    /// rely on).
+    #[inline]
+    fn usable(&self) -> mlua::Result<()> {
+        // SAFETY: `lua_type` accepts any index of a live stack.
+        let is_table = unsafe { ffi::lua_type(self.cx.state, self.index) } == ffi::LUA_TTABLE;
+        if self.index >= self.cx.floor.get() && is_table {
+            Ok(())
+        } else {
+            Err(mlua::Error::RuntimeError(
+                "a table was set while another one was being filled above it".into(),
+            ))
+        }
+    }
+
     /// Sets field `key` to `value` (nil when `value` pushes nil, so it stays absent).
     #[inline]
     pub fn field<T: LuaEncode + ?Sized>(&self, key: &CStr, value: &T) -> mlua::Result<()> {
+        self.usable()?;
         // The encoder cannot pop the table (see `RawCx::pop`).
         self.cx.above(self.index, || value.push_raw(self.cx))?;
         self.one_value_pushed()?;
@@ -571,6 +596,7 @@ impl<'c, 'a> TableCx<'c, 'a> {
     /// error, and nothing changes, if nothing was pushed above the table.
     #[inline]
     pub fn set(&self, key: &CStr) -> mlua::Result<()> {
+        self.usable()?;
         // SAFETY: `state` is live; we only set the field when a value sits above the
         // table, so the table stays at `index`.
         unsafe {
@@ -585,6 +611,7 @@ impl<'c, 'a> TableCx<'c, 'a> {
     /// Sets `t[k] = v` from a key and a value pushed, in that order, above the table. An
     /// error, and nothing changes, unless exactly those two sit above it.
     pub fn set_pair(&self) -> mlua::Result<()> {
+        self.usable()?;
         // SAFETY: as in `set`; both slots above the table are checked.
         unsafe {
             // A nil or NaN key would make `lua_rawset` raise, and a Lua error must not
@@ -605,8 +632,10 @@ impl<'c, 'a> TableCx<'c, 'a> {
 
     /// Sets field `key` (any bytes) to `value`.
     pub fn field_bytes<T: LuaEncode + ?Sized>(&self, key: &[u8], value: &T) -> mlua::Result<()> {
+        self.usable()?;
         self.cx.push_bytes(key)?;
-        if let Err(e) = value.push_raw(self.cx) {
+        // The encoder cannot pop the key or the table (see `RawCx::pop`).
+        if let Err(e) = self.cx.above(self.index + 1, || value.push_raw(self.cx)) {
             // SAFETY: back to the table, never below it.
             unsafe { ffi::lua_settop(self.cx.state, self.index) };
             return Err(e);
@@ -628,6 +657,7 @@ impl<'c, 'a> TableCx<'c, 'a> {
     /// Sets sequence item `i` (1-based) to `value`.
     #[inline]
     pub fn item<T: LuaEncode + ?Sized>(&self, i: i64, value: &T) -> mlua::Result<()> {
+        self.usable()?;
         // The encoder cannot pop the table (see `RawCx::pop`).
         self.cx.above(self.index, || value.push_raw(self.cx))?;
         self.one_value_pushed()?;

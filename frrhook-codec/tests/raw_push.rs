@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use frrhook_codec::LuaEncode;
 use frrhook_codec::frr::InAddr;
-use frrhook_codec::mlua::{Lua, Value};
+use frrhook_codec::mlua::{Lua, Table, Value};
 use frrhook_codec::raw::RawCx;
 use ipnet::IpNet;
 use proptest::prelude::*;
@@ -402,5 +402,75 @@ fn a_context_pops_nothing_that_was_on_the_stack_before_it() {
         assert_eq!(cx.type_at(2), frrhook_codec::mlua::ffi::LUA_TNONE);
         outer.pop(1);
         assert_eq!(outer.type_at(1), frrhook_codec::mlua::ffi::LUA_TNONE);
+    });
+}
+
+/// Pops all it can, then pushes a nil and a value: what a key and a value would look
+/// like, if it could pop the key a `field_bytes` pushed before it.
+struct KeyThief;
+impl LuaEncode for KeyThief {
+    fn encode(&self, _: &Lua) -> frrhook_codec::mlua::Result<Value> {
+        Ok(Value::Integer(1))
+    }
+    fn push_raw(&self, cx: &RawCx<'_>) -> frrhook_codec::mlua::Result<()> {
+        cx.pop(1);
+        cx.push_nil()?;
+        cx.push_integer(1)
+    }
+}
+
+#[test]
+fn callbacks_that_reach_for_outer_slots_get_errors_not_crashes() {
+    // Each case made Lua raise outside a protected call (an abort) before the checks.
+    let lua = Lua::new();
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: `raw.state()` is the current stack of `lua`; no memory limit is set.
+        let cx = unsafe { RawCx::new(&lua, raw.state()) };
+        // An outer table set from inside an inner table's fill: refused.
+        let r = cx.push_table(0, 1, |outer| {
+            outer.cx().push_table(0, 1, |inner| {
+                outer.cx().push_integer(1)?;
+                assert!(
+                    outer.set(c"x").is_err(),
+                    "the outer table is not settable now"
+                );
+                inner.cx().push_integer(2)?;
+                inner.set(c"y")
+            })?;
+            outer.set(c"inner")
+        });
+        assert!(r.is_ok());
+        let t = cx.value_at(1).unwrap();
+        let t = t.as_table().unwrap();
+        assert_eq!(t.get::<Table>("inner").unwrap().get::<i64>("y").unwrap(), 2);
+        cx.pop(1);
+        // An encoder of `field_bytes` cannot pop the key it is the value of.
+        let r = cx.push_table(0, 1, |t| t.field_bytes(b"k", &KeyThief));
+        assert!(r.is_err(), "two values pushed: refused");
+        assert_eq!(cx.type_at(1), frrhook_codec::mlua::ffi::LUA_TNONE);
+        // A walk whose callback removes the current key through an mlua handle stops
+        // instead of asking `lua_next` for a key the table no longer has.
+        let mut m = std::collections::BTreeMap::new();
+        for i in 0..10 {
+            m.insert(format!("k{i}"), i);
+        }
+        m.push_raw(&cx).unwrap();
+        let handle = cx.value_at(1).unwrap();
+        let handle = handle.as_table().unwrap().clone();
+        let mut seen = 0;
+        let complete = cx.for_each_entry(1, |cx, key, _| {
+            seen += 1;
+            let k = cx.string_at(key).unwrap();
+            handle.raw_set(k, Value::Nil).unwrap();
+            // A rehash drops the dead key for good.
+            for i in 0..64 {
+                handle.raw_set(format!("new{i}"), i).unwrap();
+            }
+            true
+        });
+        assert!(!complete);
+        assert_eq!(seen, 1);
+        cx.pop(1);
+        drop(handle);
     });
 }

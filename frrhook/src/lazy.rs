@@ -144,6 +144,10 @@ pub(crate) struct LazyArgs {
     in_call: Cell<u32>,
     /// Set when `failed` or `panic` holds something: what a call checks first.
     trouble: Cell<bool>,
+    /// Set for good once a table was left with its `live` metatable and no entry (its
+    /// copy could neither be made nor its fields set): such a table raises when read,
+    /// so every later call must treat the state as holding lazy tables.
+    orphaned: Cell<bool>,
     kept: RefCell<Slab>,
     refs: Cell<Refs>,
     live_mt: Cell<*const c_void>,
@@ -185,6 +189,7 @@ impl LazyArgs {
             panic: RefCell::new(None),
             in_call: Cell::new(0),
             trouble: Cell::new(false),
+            orphaned: Cell::new(false),
             kept: RefCell::new(Slab::default()),
             refs: Cell::new(Refs::default()),
             live_mt: Cell::new(std::ptr::null()),
@@ -278,7 +283,7 @@ impl LazyArgs {
     /// untouched one kept past its call (whose copy is alive).
     #[inline]
     pub(crate) fn any(&self) -> bool {
-        self.kept.borrow().used > 0 || !self.live.borrow().is_empty()
+        self.orphaned.get() || self.kept.borrow().used > 0 || !self.live.borrow().is_empty()
     }
 
     /// Whether a call that started at `mark` made lazy tables, or a fill failed: whether
@@ -485,10 +490,12 @@ impl LazyArgs {
                     {
                         ffi::lua_pushnil(state);
                         ffi::lua_setmetatable(state, t);
+                    } else {
+                        // It keeps its `live` metatable without an entry: reading it
+                        // raises ("an argument table outlived its call"), never shows a
+                        // half-filled table.
+                        self.orphaned.set(true);
                     }
-                    // Otherwise it keeps its `live` metatable without an entry: reading
-                    // it raises ("an argument table outlived its call"), never shows a
-                    // half-filled table.
                     return;
                 }
             };
@@ -661,6 +668,7 @@ impl LazyArgs {
                 if state != main {
                     ffi::lua_xmove(state, main, 1);
                 }
+                // Made after the table is pushed, so that no encoder can pop it.
                 let cx = RawCx::new(&lua, main);
                 let table = TableCx::existing(&cx, top + 1);
                 // The encoders are the host's code: a panic must not unwind through the
