@@ -532,8 +532,11 @@ impl<'c, 'a> TableCx<'c, 'a> {
     ///
     /// # Safety
     /// `index` is an absolute index of a table without a metatable (setting a field must
-    /// run no Lua code), and stays so while the `TableCx` is used.
+    /// run no Lua code), and stays so while the `TableCx` is used. `cx` must have been
+    /// made with the table already on the stack (its top then at `index`), so that
+    /// nothing done through `cx` can pop it (see [`RawCx::pop`]).
     pub unsafe fn existing(cx: &'c RawCx<'a>, index: c_int) -> Self {
+        debug_assert!(index >= cx.floor.get(), "the table is within the context");
         TableCx { cx, index }
     }
 
@@ -546,11 +549,13 @@ impl<'c, 'a> TableCx<'c, 'a> {
     /// after it is being filled (a `TableCx` of an outer table, used from inside an
     /// inner table's `fill` or a walk's callback, is refused: it could pop what those
     /// rely on).
+    ///
+    /// At or above the floor, the table's slot cannot have been popped (`pop` stops at
+    /// the floor, which was at most `index` when this `TableCx` was made), so it still
+    /// holds the table.
     #[inline]
     fn usable(&self) -> mlua::Result<()> {
-        // SAFETY: `lua_type` accepts any index of a live stack.
-        let is_table = unsafe { ffi::lua_type(self.cx.state, self.index) } == ffi::LUA_TTABLE;
-        if self.index >= self.cx.floor.get() && is_table {
+        if self.index >= self.cx.floor.get() {
             Ok(())
         } else {
             Err(mlua::Error::RuntimeError(
