@@ -155,6 +155,31 @@ pub fn prepare_arg<T: LuaDecode>(
     let Some(at) = cx.push_field(idx, name) else {
         return Err(DecodeError::invalid("Lua stack exhausted").at_key(key()));
     };
+    prepare_pushed(current, cx, at, key)
+}
+
+/// [`prepare_arg`] for a key given as text (`Script::call`'s argument names).
+pub(crate) fn prepare_named<T: LuaDecode>(
+    current: &T,
+    cx: &RawCx<'_>,
+    idx: c_int,
+    name: &str,
+) -> Result<Option<T::Update>, DecodeError> {
+    let Some(at) = cx.push_field_bytes(idx, name.as_bytes()) else {
+        return Err(DecodeError::invalid("Lua stack exhausted").at_key(name));
+    };
+    prepare_pushed(current, cx, at, || name)
+}
+
+/// The update of `current` from the value pushed at `at` (popped before returning):
+/// `None` when it is nil or equal to `current`.
+#[inline]
+fn prepare_pushed<'k, T: LuaDecode>(
+    current: &T,
+    cx: &RawCx<'_>,
+    at: c_int,
+    key: impl Fn() -> &'k str,
+) -> Result<Option<T::Update>, DecodeError> {
     let r = if cx.is_nil(at) || current.raw_eq(cx, at) {
         Ok(None)
     } else {

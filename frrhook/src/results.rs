@@ -66,20 +66,8 @@ impl ResultTables {
     /// function returned it, an error when it is there with the wrong shape.
     pub fn get<T: LuaDecode>(&self, name: &str) -> Result<Option<T>, DecodeError> {
         for t in self.tables.as_slice().iter().rev() {
-            // Read on the Lua stack: no `mlua::Value` for the common shapes.
-            let found = crate::codec::raw::with_table(t, |cx, idx| {
-                let at = cx.push_field_bytes(idx, name.as_bytes())?;
-                let r = if cx.is_nil(at) {
-                    None
-                } else {
-                    Some(crate::codec::raw::decode_at::<T>(cx, at))
-                };
-                cx.pop(1);
-                r
-            })
-            .map_err(|e| DecodeError::invalid(e.to_string()).at_key(name))?;
-            if let Some(r) = found {
-                return r.map(Some).map_err(|e| e.at_key(name));
+            if let Some(v) = read_key(t, name)? {
+                return Ok(Some(v));
             }
         }
         Ok(None)
@@ -98,4 +86,21 @@ impl ResultTables {
     pub fn tables(&self) -> &[Table] {
         self.tables.as_slice()
     }
+}
+
+/// Key `name` of table `t` as `T`, read on the Lua stack (no `mlua::Value` for the
+/// common shapes): `Ok(None)` when absent.
+pub(crate) fn read_key<T: LuaDecode>(t: &Table, name: &str) -> Result<Option<T>, DecodeError> {
+    let found = crate::codec::raw::with_table(t, |cx, idx| {
+        let at = cx.push_field_bytes(idx, name.as_bytes())?;
+        let r = if cx.is_nil(at) {
+            None
+        } else {
+            Some(crate::codec::raw::decode_at::<T>(cx, at))
+        };
+        cx.pop(1);
+        r
+    })
+    .map_err(|e| DecodeError::invalid(e.to_string()).at_key(name))?;
+    found.transpose().map_err(|e| e.at_key(name))
 }

@@ -1,10 +1,11 @@
 //! Layer 1: `Script`, FRR's `frrscript` API with FRR's semantics and typed errors.
 
 use std::collections::HashMap;
+use std::ffi::c_int;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mlua::{Table, Value};
+use mlua::Table;
 
 use crate::__private::ArgEncodeError;
 use crate::codec::raw::RawCx;
@@ -26,8 +27,9 @@ pub trait CallArg {
     fn name(&self) -> &'static str;
     /// Pushes the current value onto the Lua stack (see [`LuaEncode::push_raw`]).
     fn push(&self, cx: &RawCx<'_>) -> mlua::Result<()>;
-    /// Prepares the write-back from the returned table (only `&mut` arguments do).
-    fn prepare(&mut self, returned: &Table) -> Result<(), DecodeError>;
+    /// Prepares the write-back from the returned table, at stack index `returned` of
+    /// `cx` (only `&mut` arguments do anything).
+    fn prepare(&mut self, cx: &RawCx<'_>, returned: c_int) -> Result<(), DecodeError>;
     /// Applies a prepared write-back.
     fn commit(&mut self);
     /// Drops a prepared write-back.
@@ -59,15 +61,9 @@ impl<T: LuaEncode + LuaDecode> CallArg for MutArg<'_, T> {
     fn push(&self, cx: &RawCx<'_>) -> mlua::Result<()> {
         self.value.push_raw(cx)
     }
-    fn prepare(&mut self, returned: &Table) -> Result<(), DecodeError> {
-        let v: Value = returned.raw_get(self.name).unwrap_or(Value::Nil);
-        if !v.is_nil() {
-            self.pending = Some(
-                self.value
-                    .prepare_update(&v)
-                    .map_err(|e| e.at_key(self.name))?,
-            );
-        }
+    fn prepare(&mut self, cx: &RawCx<'_>, returned: c_int) -> Result<(), DecodeError> {
+        // Read on the stack, as a hook's write-back is: an unchanged value is no update.
+        self.pending = crate::__private::prepare_named(&*self.value, cx, returned, self.name)?;
         Ok(())
     }
     fn commit(&mut self) {
@@ -100,7 +96,7 @@ impl<T: LuaEncode + ?Sized> CallArg for RefArg<'_, T> {
     fn push(&self, cx: &RawCx<'_>) -> mlua::Result<()> {
         self.value.push_raw(cx)
     }
-    fn prepare(&mut self, _: &Table) -> Result<(), DecodeError> {
+    fn prepare(&mut self, _: &RawCx<'_>, _: c_int) -> Result<(), DecodeError> {
         Ok(())
     }
     fn commit(&mut self) {}
@@ -127,7 +123,7 @@ impl<T: LuaEncode> CallArg for ValArg<T> {
     fn push(&self, cx: &RawCx<'_>) -> mlua::Result<()> {
         self.value.push_raw(cx)
     }
-    fn prepare(&mut self, _: &Table) -> Result<(), DecodeError> {
+    fn prepare(&mut self, _: &RawCx<'_>, _: c_int) -> Result<(), DecodeError> {
         Ok(())
     }
     fn commit(&mut self) {}
@@ -327,11 +323,11 @@ impl Script {
             .with_function(function)
         })?;
         lf.result = None;
-        let (table, ()) = raw_call::call_checked(
+        let (table, prepared) = raw_call::call_checked(
             &lf.state.lua,
             None,
             &lf.function,
-            &mut PushArgs(&*args),
+            &mut PushArgs(&mut *args),
             &limits,
             &name,
             lf.line,
@@ -347,16 +343,12 @@ impl Script {
                 .with_script(name.as_str())
                 .with_function(function)
         })?;
-        for i in 0..args.len() {
-            if let Err(e) = args[i].prepare(&table) {
-                for a in args.iter_mut() {
-                    a.discard();
-                }
-                return Err(HookError::from_decode(e)
-                    .with_script(name.as_str())
-                    .with_function(function)
-                    .or_line(lf.line));
-            }
+        if let Err(e) = prepared {
+            // `read` discarded every prepared write-back.
+            return Err(HookError::from_decode(e)
+                .with_script(name.as_str())
+                .with_function(function)
+                .or_line(lf.line));
         }
         for a in args.iter_mut() {
             a.commit();
@@ -377,12 +369,8 @@ impl Script {
         let Some(table) = self.functions.get(function).and_then(|f| f.result.as_ref()) else {
             return Ok(None);
         };
-        let v: Value = table.raw_get(key).unwrap_or(Value::Nil);
-        if v.is_nil() {
-            return Ok(None);
-        }
-        T::decode(&v).map(Some).map_err(|e| {
-            HookError::from_decode(e.at_key(key))
+        crate::results::read_key(table, key).map_err(|e| {
+            HookError::from_decode(e)
                 .with_script(self.name.as_str())
                 .with_function(function)
         })
@@ -401,14 +389,15 @@ impl std::fmt::Debug for Script {
     }
 }
 
-/// The arguments of a [`Script::call`], pushed in order; nothing is read on the stack
-/// (write-back goes through the returned table).
-struct PushArgs<'a, 'b>(&'a [&'b mut dyn CallArg]);
+/// The arguments of a [`Script::call`], pushed in order; the write-back of each `&mut`
+/// argument is prepared from the returned table while it is on the stack (all of them,
+/// or none: a failure discards those already prepared).
+struct PushArgs<'a, 'b>(&'a mut [&'b mut dyn CallArg]);
 
 impl raw_call::Exchange for PushArgs<'_, '_> {
-    type Out = ();
+    type Out = Result<(), DecodeError>;
     fn push(&mut self, cx: &RawCx<'_>) -> Result<i32, ArgEncodeError> {
-        for a in self.0 {
+        for a in self.0.iter() {
             a.push(cx).map_err(|error| ArgEncodeError {
                 arg: a.name(),
                 error,
@@ -416,5 +405,15 @@ impl raw_call::Exchange for PushArgs<'_, '_> {
         }
         Ok(i32::try_from(self.0.len()).unwrap_or(i32::MAX))
     }
-    fn read(&mut self, _: &RawCx<'_>, _: std::ffi::c_int) {}
+    fn read(&mut self, cx: &RawCx<'_>, idx: c_int) -> Self::Out {
+        for i in 0..self.0.len() {
+            if let Err(e) = self.0[i].prepare(cx, idx) {
+                for a in self.0.iter_mut() {
+                    a.discard();
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
 }
