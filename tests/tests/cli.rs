@@ -356,7 +356,9 @@ fn stubs() {
     insta::assert_snapshot!("stubs", o.out);
 
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("hooks.d.lua");
+    // Into a directory that does not exist yet (an editor's stub folder, `target/`
+    // before the first build): it is created.
+    let path = dir.path().join("editor/stubs/hooks.d.lua");
     let o = cli(&rt, &["stubs", "--out", path.to_str().unwrap()]);
     assert_eq!(o.code, 0);
     assert_eq!(o.out, "");

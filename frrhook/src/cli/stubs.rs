@@ -19,6 +19,11 @@ pub(crate) fn run(rt: &Runtime, args: &StubsArgs, io: &mut Io<'_>) -> CmdResult 
     match &args.out {
         None => io.out.write_all(text.as_bytes())?,
         Some(path) => {
+            // The editor's stub directory may not exist yet (`target/` before a build).
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Trouble(format!("cannot create {}: {e}", dir.display())))?;
+            }
             std::fs::write(path, &text)
                 .map_err(|e| Trouble(format!("cannot write {}: {e}", path.display())))?;
             writeln!(
