@@ -102,6 +102,19 @@ impl<'a> RawCx<'a> {
         (abs <= top).then_some(abs)
     }
 
+    /// `idx` as the absolute index of a slot holding a table, with `room` free slots
+    /// above the top, or `None` (not a slot, not a table, or the stack is full).
+    #[inline]
+    fn table_slot(&self, idx: c_int, room: c_int) -> Option<c_int> {
+        let idx = self.slot(idx)?;
+        // SAFETY: `idx` is a slot of the live stack; checkstack never raises.
+        let ok = unsafe {
+            ffi::lua_type(self.state, idx) == ffi::LUA_TTABLE
+                && ffi::lua_checkstack(self.state, room) != 0
+        };
+        ok.then_some(idx)
+    }
+
     /// Pushes nil.
     #[inline]
     pub fn push_nil(&self) -> mlua::Result<()> {
@@ -288,16 +301,11 @@ impl<'a> RawCx<'a> {
     /// be read raw with nothing to fill first (see [`crate::lazy`]).
     #[inline]
     pub fn is_plain_table(&self, idx: c_int) -> bool {
-        let Some(idx) = self.slot(idx) else {
+        let Some(idx) = self.table_slot(idx, 1) else {
             return false;
         };
-        // SAFETY: a slot of the stack; one slot reserved for the metatable, popped again.
+        // SAFETY: a table slot; one slot reserved for the metatable, popped again.
         unsafe {
-            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
-                || ffi::lua_checkstack(self.state, 1) == 0
-            {
-                return false;
-            }
             if ffi::lua_getmetatable(self.state, idx) != 0 {
                 ffi::lua_settop(self.state, -2);
                 return false;
@@ -311,15 +319,9 @@ impl<'a> RawCx<'a> {
     /// `idx` is not a table or the stack is full.
     #[inline]
     pub fn push_field(&self, idx: c_int, key: &CStr) -> Option<c_int> {
-        let idx = self.slot(idx)?;
-        // SAFETY: a table slot (checked); two slots reserved; lua_rawget runs no
-        // metamethod.
+        let idx = self.table_slot(idx, 2)?;
+        // SAFETY: a table slot with two slots reserved; lua_rawget runs no metamethod.
         unsafe {
-            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
-                || ffi::lua_checkstack(self.state, 2) == 0
-            {
-                return None;
-            }
             ffi::lua_pushstring(self.state, key.as_ptr());
             ffi::lua_rawget(self.state, idx);
             Some(ffi::lua_gettop(self.state))
@@ -328,14 +330,9 @@ impl<'a> RawCx<'a> {
 
     /// Pushes `t[key]` for a key of any bytes, as [`push_field`](Self::push_field).
     pub fn push_field_bytes(&self, idx: c_int, key: &[u8]) -> Option<c_int> {
-        let idx = self.slot(idx)?;
+        let idx = self.table_slot(idx, 2)?;
         // SAFETY: as `push_field`.
         unsafe {
-            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
-                || ffi::lua_checkstack(self.state, 2) == 0
-            {
-                return None;
-            }
             ffi::lua_pushlstring(self.state, key.as_ptr().cast(), key.len());
             ffi::lua_rawget(self.state, idx);
             Some(ffi::lua_gettop(self.state))
@@ -346,14 +343,9 @@ impl<'a> RawCx<'a> {
     /// [`push_field`](Self::push_field).
     #[inline]
     pub fn push_index(&self, idx: c_int, i: i64) -> Option<c_int> {
-        let idx = self.slot(idx)?;
+        let idx = self.table_slot(idx, 1)?;
         // SAFETY: as `push_field`.
         unsafe {
-            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
-                || ffi::lua_checkstack(self.state, 1) == 0
-            {
-                return None;
-            }
             ffi::lua_rawgeti(self.state, idx, i);
             Some(ffi::lua_gettop(self.state))
         }
@@ -369,17 +361,12 @@ impl<'a> RawCx<'a> {
         idx: c_int,
         mut f: impl FnMut(&Self, c_int, c_int) -> bool,
     ) -> bool {
-        let Some(idx) = self.slot(idx) else {
+        let Some(idx) = self.table_slot(idx, 3) else {
             return false;
         };
-        // SAFETY: a table slot (checked); lua_next walks a table nothing changes, with
-        // the key restored on top before each step.
+        // SAFETY: a table slot with three slots reserved; lua_next walks the table from
+        // a key restored on top before each step and checked to be still in it.
         unsafe {
-            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
-                || ffi::lua_checkstack(self.state, 3) == 0
-            {
-                return false;
-            }
             let key = ffi::lua_gettop(self.state) + 1;
             ffi::lua_pushnil(self.state);
             while ffi::lua_next(self.state, idx) != 0 {
@@ -416,18 +403,13 @@ impl<'a> RawCx<'a> {
         keys: &[&CStr],
         mut f: impl FnMut(&Self, usize, c_int) -> bool,
     ) -> bool {
-        let Some(idx) = self.slot(idx) else {
+        let Some(idx) = self.table_slot(idx, 2) else {
             return false;
         };
-        // SAFETY: a table slot (checked); two slots reserved, one used per key (the key,
-        // then its value in its place); the top is brought back below the value after
-        // each key, never above where `f` left it.
+        // SAFETY: a table slot with two slots reserved, one used per key (the key, then
+        // its value in its place); the top is brought back below the value after each
+        // key, never above where `f` left it.
         unsafe {
-            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
-                || ffi::lua_checkstack(self.state, 2) == 0
-            {
-                return false;
-            }
             let at = ffi::lua_gettop(self.state) + 1;
             for (i, key) in keys.iter().enumerate() {
                 // `f` may have replaced the table's slot (popped it, pushed others).
@@ -452,15 +434,10 @@ impl<'a> RawCx<'a> {
     /// The number of entries of the table at `idx` when it is exactly a sequence
     /// `1..=n` (every key an integer of that range, none missing), else `None`.
     pub fn sequence_len(&self, idx: c_int) -> Option<usize> {
-        let idx = self.slot(idx)?;
-        // SAFETY: a table slot (checked); lua_next on a table we do not change, with two
-        // slots reserved; the top is restored.
+        let idx = self.table_slot(idx, 3)?;
+        // SAFETY: a table slot; lua_next on a table we do not change, with the slots
+        // reserved; the top is restored.
         unsafe {
-            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE
-                || ffi::lua_checkstack(self.state, 3) == 0
-            {
-                return None;
-            }
             let n = ffi::lua_rawlen(self.state, idx);
             let mut count = 0usize;
             ffi::lua_pushnil(self.state);
