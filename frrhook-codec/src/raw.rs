@@ -104,7 +104,7 @@ impl<'a> RawCx<'a> {
 
     /// `idx` as the absolute index of a slot holding a table, with `room` free slots
     /// above the top, or `None` (not a slot, not a table, or the stack is full).
-    #[inline]
+    #[inline(always)]
     fn table_slot(&self, idx: c_int, room: c_int) -> Option<c_int> {
         let idx = self.slot(idx)?;
         // SAFETY: `idx` is a slot of the live stack; checkstack never raises.
