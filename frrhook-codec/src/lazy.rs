@@ -122,45 +122,33 @@ pub fn fill_key() -> *const c_void {
 /// force(&t).unwrap(); // a plain table: nothing to do
 /// ```
 pub fn force(table: &Table) -> mlua::Result<()> {
-    let Some(lua) = table.weak_lua().try_upgrade() else {
-        return Err(mlua::Error::CallbackDestructed);
-    };
-    lua.exec_raw_lua(|raw| {
-        let state = raw.state();
-        // SAFETY: `state` is the current stack of the table's Lua; four slots are
-        // reserved and the top is restored before returning. The fill function is
-        // called under `lua_pcall`, so its errors come back as a status.
+    crate::raw::with_table(table, |cx, idx| {
+        let state = cx.state();
+        // SAFETY: `state` is the stack `with_table` pushed the table on (at `idx`), which
+        // restores its top afterwards; three more slots are reserved here. The fill
+        // function is called under `lua_pcall`, so its errors come back as a status.
         unsafe {
-            if ffi::lua_checkstack(state, 4) == 0 {
+            if ffi::lua_checkstack(state, 3) == 0 {
                 return Err(mlua::Error::StackError);
             }
-            let top = ffi::lua_gettop(state);
-            raw.push(table)?;
-            if ffi::lua_getmetatable(state, -1) == 0 {
-                ffi::lua_settop(state, top);
+            if ffi::lua_getmetatable(state, idx) == 0
+                || ffi::lua_rawgetp(state, -1, fill_key()) != ffi::LUA_TFUNCTION
+            {
                 return Ok(());
             }
-            if ffi::lua_rawgetp(state, -1, fill_key()) != ffi::LUA_TFUNCTION {
-                ffi::lua_settop(state, top);
+            ffi::lua_pushvalue(state, idx);
+            if ffi::lua_pcall(state, 1, 0, 0) == ffi::LUA_OK {
                 return Ok(());
             }
-            ffi::lua_pushvalue(state, top + 1);
-            let status = ffi::lua_pcall(state, 1, 0, 0);
-            let result = if status == ffi::LUA_OK {
-                Ok(())
+            let mut len = 0usize;
+            let p = ffi::lua_tolstring(state, -1, &mut len);
+            let msg = if p.is_null() {
+                "a lazy table could not be filled".to_string()
             } else {
-                let mut len = 0usize;
-                let p = ffi::lua_tolstring(state, -1, &mut len);
-                let msg = if p.is_null() {
-                    "a lazy table could not be filled".to_string()
-                } else {
-                    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len))
-                        .into_owned()
-                };
-                Err(mlua::Error::RuntimeError(msg))
+                String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len))
+                    .into_owned()
             };
-            ffi::lua_settop(state, top);
-            result
+            Err(mlua::Error::RuntimeError(msg))
         }
-    })
+    })?
 }

@@ -376,7 +376,7 @@ impl<'a> RawCx<'a> {
                 // `lua_next` would then raise ("invalid key to 'next'") outside any
                 // protected call. The walk goes on only from a key still there.
                 ffi::lua_settop(self.state, key);
-                let key_present = go_on && ffi::lua_type(self.state, idx) == ffi::LUA_TTABLE && {
+                let key_present = go_on && {
                     ffi::lua_pushvalue(self.state, key);
                     ffi::lua_rawget(self.state, idx) != ffi::LUA_TNIL
                 };
@@ -411,11 +411,8 @@ impl<'a> RawCx<'a> {
         // key, never above where `f` left it.
         unsafe {
             let at = ffi::lua_gettop(self.state) + 1;
+            // `f` cannot pop or replace the table's slot: it is below the floor.
             for (i, key) in keys.iter().enumerate() {
-                // `f` may have replaced the table's slot (popped it, pushed others).
-                if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE {
-                    return false;
-                }
                 ffi::lua_pushstring(self.state, key.as_ptr());
                 let go_on = ffi::lua_rawget(self.state, idx) == ffi::LUA_TNIL
                     || self.above(at, || f(self, i, at));
@@ -722,27 +719,14 @@ pub fn with_table<R>(
 /// assert!(get_field(&t, b"b").unwrap().is_nil());
 /// ```
 pub fn get_field(table: &mlua::Table, key: &[u8]) -> mlua::Result<Value> {
-    let Some(lua) = table.weak_lua().try_upgrade() else {
-        return Err(mlua::Error::CallbackDestructed);
-    };
-    lua.exec_raw_lua(|raw| {
-        let state = raw.state();
-        // SAFETY: `state` is the current stack of the table's Lua; three slots are
-        // reserved; everything pushed is popped before returning; `lua_rawget` invokes
-        // no metamethods and does not raise for a table and a string key.
-        unsafe {
-            if ffi::lua_checkstack(state, 3) == 0 {
-                return Err(stack_error());
-            }
-            raw.push(table)?;
-            ffi::lua_pushlstring(state, key.as_ptr().cast(), key.len());
-            if ffi::lua_rawget(state, -2) == ffi::LUA_TNIL {
-                ffi::lua_settop(state, -3);
-                return Ok(Value::Nil);
-            }
-            let v = raw.pop_value();
-            ffi::lua_settop(state, -2);
-            Ok(v)
-        }
-    })
+    with_table(table, |cx, idx| {
+        let at = cx.push_field_bytes(idx, key).ok_or_else(stack_error)?;
+        let v = if cx.is_nil(at) {
+            Ok(Value::Nil)
+        } else {
+            cx.value_at(at)
+        };
+        cx.pop(1);
+        v
+    })?
 }
