@@ -37,6 +37,16 @@ fn render(v: &Value) -> String {
     }
 }
 
+/// Runs `f` with a context on the stack of a fresh Lua state.
+fn on_stack(f: impl FnOnce(&RawCx<'_>)) {
+    let lua = Lua::new();
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: `raw.state()` is the current stack of `lua`; no memory limit is set.
+        let cx = unsafe { RawCx::new(&lua, raw.state()) };
+        f(&cx);
+    });
+}
+
 /// Pushes `value` with `push_raw` and reads it back as an mlua value.
 fn pushed<T: LuaEncode + ?Sized>(lua: &Lua, value: &T) -> Value {
     lua.exec_raw_lua(|raw| {
@@ -185,10 +195,7 @@ proptest! {
 /// The readers of `RawCx` are safe API: an index outside the stack reads nothing.
 #[test]
 fn readers_refuse_indices_outside_the_stack() {
-    let lua = Lua::new();
-    lua.exec_raw_lua(|raw| {
-        // SAFETY: `raw.state()` is the current stack of `lua`; no memory limit is set.
-        let cx = unsafe { RawCx::new(&lua, raw.state()) };
+    on_stack(|cx| {
         cx.push_integer(5).unwrap();
         cx.push_bytes(b"igp").unwrap();
         for idx in [0, 3, 50_000, -3, -50_000, i32::MIN] {
@@ -246,21 +253,18 @@ impl LuaEncode for Huge {
 /// Safe code that misuses `RawCx` gets an error, never a Lua API violation or an abort.
 #[test]
 fn misbehaving_encoders_and_callbacks_are_errors() {
-    let lua = Lua::new();
-    lua.exec_raw_lua(|raw| {
-        // SAFETY: `raw.state()` is the current stack of `lua`; no memory limit is set.
-        let cx = unsafe { RawCx::new(&lua, raw.state()) };
+    on_stack(|cx| {
         let top = cx.integer_at(-1); // nothing there yet
         assert_eq!(top, None);
         // A sequence element that pushed nothing.
-        assert!(vec![Silent, Silent].push_raw(&cx).is_err());
+        assert!(vec![Silent, Silent].push_raw(cx).is_err());
         assert_eq!(
             cx.type_at(1),
             frrhook_codec::mlua::ffi::LUA_TNONE,
             "nothing left pushed"
         );
         // A presize hint near `c_int::MAX` is only a hint.
-        Huge.push_raw(&cx).unwrap();
+        Huge.push_raw(cx).unwrap();
         cx.pop(1);
         // A NaN key would make Lua raise (a longjmp through Rust frames): refused.
         let nan_key = cx.push_table(0, 1, |t| {
@@ -276,7 +280,7 @@ fn misbehaving_encoders_and_callbacks_are_errors() {
         );
         // A walk's callback cannot pop its key, its value or the table: `pop` stops
         // at them, and the walk goes on.
-        vec![1u8, 2, 3].push_raw(&cx).unwrap();
+        vec![1u8, 2, 3].push_raw(cx).unwrap();
         let mut seen = 0;
         let complete = cx.for_each_entry(-1, |cx, key, value| {
             seen += 1;
@@ -308,7 +312,7 @@ fn misbehaving_encoders_and_callbacks_are_errors() {
         fields.insert("b".to_string(), 2i64);
         fields.insert("a".to_string(), 1);
         fields.insert("other".to_string(), 9);
-        fields.push_raw(&cx).unwrap();
+        fields.push_raw(cx).unwrap();
         let mut visits = Vec::new();
         let complete = cx.for_each_field(1, &[c"a", c"missing", c"b"], |cx, i, at| {
             visits.push((i, cx.exact_integer_at(at)));
@@ -359,13 +363,10 @@ impl LuaEncode for Greedy {
 
 #[test]
 fn an_encoder_cannot_pop_the_table_it_is_set_in() {
-    let lua = Lua::new();
-    lua.exec_raw_lua(|raw| {
-        // SAFETY: `raw.state()` is the current stack of `lua`; no memory limit is set.
-        let cx = unsafe { RawCx::new(&lua, raw.state()) };
+    on_stack(|cx| {
         cx.push_integer(42).unwrap();
         // As a field, as a sequence item, nested: each `pop` stops at its own table.
-        vec![Greedy, Greedy].push_raw(&cx).unwrap();
+        vec![Greedy, Greedy].push_raw(cx).unwrap();
         cx.push_table(0, 2, |t| {
             t.field(c"a", &Greedy)?;
             t.field(c"b", &vec![Greedy])
@@ -422,10 +423,7 @@ impl LuaEncode for KeyThief {
 #[test]
 fn callbacks_that_reach_for_outer_slots_get_errors_not_crashes() {
     // Each case made Lua raise outside a protected call (an abort) before the checks.
-    let lua = Lua::new();
-    lua.exec_raw_lua(|raw| {
-        // SAFETY: `raw.state()` is the current stack of `lua`; no memory limit is set.
-        let cx = unsafe { RawCx::new(&lua, raw.state()) };
+    on_stack(|cx| {
         // An outer table set from inside an inner table's fill: refused.
         let r = cx.push_table(0, 1, |outer| {
             outer.cx().push_table(0, 1, |inner| {
@@ -454,7 +452,7 @@ fn callbacks_that_reach_for_outer_slots_get_errors_not_crashes() {
         for i in 0..10 {
             m.insert(format!("k{i}"), i);
         }
-        m.push_raw(&cx).unwrap();
+        m.push_raw(cx).unwrap();
         let handle = cx.value_at(1).unwrap();
         let handle = handle.as_table().unwrap().clone();
         let mut seen = 0;
