@@ -225,8 +225,10 @@ pub fn call<A: HookArgs>(rt: &Runtime, args: &mut A) -> Result<A::Results, HookE
     crate::call::call(rt, args)
 }
 
-/// The returned tables in a results struct, behind a field with no public methods (so
-/// that the compiler does not suggest it as a way around [`KeepsTables`]).
+/// The returned tables in a results struct. Its one accessor is named `__inner`, not
+/// `get` or `tables`, so that the compiler does not suggest the field as a way around
+/// [`KeepsTables`] when `get` or `tables` is called without `..` (a hook without `..`
+/// holds no tables anyway: this is always empty).
 #[derive(Debug, Default)]
 pub struct Returned(ResultTables);
 
