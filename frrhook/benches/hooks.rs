@@ -3,7 +3,7 @@
 //! | group | ids | what |
 //! |---|---|---|
 //! | `disabled` | `native`, `frrhook` | the native route-map alone, and behind a hook point with nothing attached |
-//! | `scalar` | `mlua_by_hand`, `frrhook` | three integers in, one out (`{r = a + b + c}`) |
+//! | `scalar` | `mlua_by_hand`, `frrhook`, `frrhook_keep` | three integers in, one out (`{r = a + b + c}`); `frrhook_keep` keeps the returned table (`results(.., ..)`) |
 //! | `route_match` | `native`, `mlua_by_hand`, `frrhook`, `frrhook_limits` | the demo's route-map on a real route |
 //! | `threads` | `1`, `2` | a batch of real routes through `bgp.route_match` on 1 and 2 threads |
 //! | `context` | `mlua_bare_return`, `empty_call` | plain mlua calls, for scale only |
@@ -29,10 +29,13 @@ mod native;
 #[path = "../examples/bgp_policy/route.rs"]
 mod route;
 
+#[path = "demo/by_hand.rs"]
+mod by_hand;
 mod common;
+#[path = "demo/fixture.rs"]
+mod fixture;
 
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
@@ -44,13 +47,10 @@ use frrhook::mlua::{self, Function, Lua, Table};
 use frrhook::{Limits, Runtime, hook_point};
 use ipnet::IpNet;
 
-use route::{Attributes, Origin, Peer, Route, RouteMapAction};
+use by_hand::ByHand;
+use fixture::{SCALAR_SCRIPT, fixture, runtime, scalar, scalar_keep, scalar_runtime, with_limits};
+use route::{Attributes, Peer, Route, RouteMapAction};
 
-const SCRIPT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scripts");
-const SAMPLE_RIB: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/examples/data/rib.20140523.0600_firstMB.bz2"
-);
 /// Routes per `threads/*` iteration.
 const BATCH: usize = 2_000;
 /// Routes per `disabled/*` iteration.
@@ -63,231 +63,6 @@ const DISABLED_BATCH: usize = 256;
     consts(RM_FAILURE = 0, RM_NOMATCH = 1, RM_MATCH = 2, RM_MATCH_AND_CHANGE = 3)
 )]
 fn disabled_route_match(prefix: &IpNet, attributes: &mut Attributes, peer: &Peer);
-
-/// Three integers in, one out.
-#[hook_point(name = "bench.scalar", results(r: i64 = 0))]
-fn scalar(a: i64, b: i64, c: i64);
-
-const SCALAR_SCRIPT: &str = "function add3(a, b, c) return { r = a + b + c } end";
-
-struct Fixture {
-    routes: Vec<Route>,
-    peers: Vec<Peer>,
-    /// The benchmarked route: a real one with communities, which the route-map changes.
-    route: usize,
-}
-
-fn fixture() -> &'static Fixture {
-    static F: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
-    F.get_or_init(|| {
-        let rib = mrt::read_rib(Path::new(SAMPLE_RIB), &mut |_| {}).expect("the sample reads");
-        // The first route that carries several communities, one of them preferred, and
-        // a MED: the route-map raises its local preference (MATCH_AND_CHANGE, write-back).
-        let route = rib
-            .routes
-            .iter()
-            .position(|r| {
-                r.attributes.community.len() >= 3
-                    && r.attributes.metric != 0
-                    && r.attributes.community.iter().any(|c| c == "3356:123")
-            })
-            .expect("a route with communities");
-        let r = &rib.routes[route];
-        eprintln!(
-            "route_match route: #{route} {} aspath \"{}\" med {} communities {:?} from AS{}",
-            r.prefix,
-            r.attributes.aspath,
-            r.attributes.metric,
-            r.attributes.community,
-            rib.peers[r.peer as usize].remote_as
-        );
-        Fixture {
-            routes: rib.routes,
-            peers: rib.peers,
-            route,
-        }
-    })
-}
-
-fn runtime(limits: Limits) -> Runtime {
-    let rt = Runtime::builder()
-        .script_dir(SCRIPT_DIR)
-        .limits(limits)
-        .build();
-    rt.attach_hook(hooks::RouteMatchArgs::hook(), "route_map", "route_match")
-        .expect("route_map.lua attaches");
-    rt
-}
-
-fn with_limits() -> Limits {
-    Limits::none().instructions(1_000_000).memory(64 << 20)
-}
-
-// ---------------------------------------------------------------------------------------
-// route_match written by hand with plain mlua, the way FRR's bgp_routemap.c and
-// bgp_script.c do it: fresh tables per call, the result table read back by key and the
-// attributes decoded into the route when the script returned them.
-// ---------------------------------------------------------------------------------------
-
-struct ByHand {
-    lua: Lua,
-    route_match: Function,
-}
-
-impl ByHand {
-    fn new() -> Self {
-        let lua = Lua::new();
-        let source = std::fs::read_to_string(Path::new(SCRIPT_DIR).join("route_map.lua"))
-            .expect("route_map.lua");
-        lua.load(source)
-            .set_name("route_map")
-            .exec()
-            .expect("loads");
-        let route_match = lua.globals().get("route_match").expect("route_match");
-        ByHand { lua, route_match }
-    }
-
-    fn call(
-        &self,
-        prefix: &IpNet,
-        attributes: &mut Attributes,
-        peer: &Peer,
-    ) -> mlua::Result<Option<i64>> {
-        let lua = &self.lua;
-        let result: Table = self.route_match.call((
-            push_prefix(lua, prefix)?,
-            push_attributes(lua, attributes)?,
-            push_peer(lua, peer)?,
-            0,
-            1,
-            2,
-            3,
-        ))?;
-        let action: Option<i64> = result.get("action")?;
-        if let Some(t) = result.get::<Option<Table>>("attributes")? {
-            *attributes = decode_attributes(&t)?;
-        }
-        Ok(action)
-    }
-}
-
-fn push_prefix(lua: &Lua, p: &IpNet) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
-    t.set("network", p.to_string())?;
-    t.set("length", p.prefix_len())?;
-    t.set("family", if matches!(p, IpNet::V4(_)) { 2 } else { 10 })?;
-    Ok(t)
-}
-
-fn push_strings(lua: &Lua, v: &[String]) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
-    for (i, s) in v.iter().enumerate() {
-        t.set(i + 1, s.as_str())?;
-    }
-    Ok(t)
-}
-
-fn push_attributes(lua: &Lua, a: &Attributes) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
-    let origin = match a.origin {
-        Origin::Igp => "igp",
-        Origin::Egp => "egp",
-        Origin::Incomplete => "incomplete",
-    };
-    t.set("origin", origin)?;
-    t.set("aspath", a.aspath.as_str())?;
-    t.set("nexthop", a.nexthop.map(|n| n.to_string()))?;
-    t.set("metric", a.metric)?;
-    t.set("localpref", a.localpref)?;
-    t.set("ifindex", a.ifindex)?;
-    t.set("weight", a.weight)?;
-    t.set("atomic_aggregate", a.atomic_aggregate)?;
-    t.set("community", push_strings(lua, &a.community)?)?;
-    t.set("large_community", push_strings(lua, &a.large_community)?)?;
-    t.set("extcommunity", push_strings(lua, &a.extcommunity)?)?;
-    Ok(t)
-}
-
-fn decode_attributes(t: &Table) -> mlua::Result<Attributes> {
-    let origin = match t.get::<String>("origin")?.as_str() {
-        "igp" => Origin::Igp,
-        "egp" => Origin::Egp,
-        "incomplete" => Origin::Incomplete,
-        other => return Err(mlua::Error::runtime(format!("bad origin {other}"))),
-    };
-    let nexthop = match t.get::<Option<String>>("nexthop")? {
-        Some(s) => Some(s.parse().map_err(mlua::Error::external)?),
-        None => None,
-    };
-    Ok(Attributes {
-        origin,
-        aspath: t.get("aspath")?,
-        nexthop,
-        metric: t.get("metric")?,
-        localpref: t.get("localpref")?,
-        ifindex: t.get("ifindex")?,
-        weight: t.get("weight")?,
-        atomic_aggregate: t.get("atomic_aggregate")?,
-        community: t.get("community")?,
-        large_community: t.get("large_community")?,
-        extcommunity: t.get("extcommunity")?,
-    })
-}
-
-fn push_in_addr(lua: &Lua, a: std::net::Ipv4Addr) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
-    t.set("value", u32::from(a))?;
-    t.set("string", a.to_string())?;
-    Ok(t)
-}
-
-fn push_string_table(lua: &Lua, s: &str) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
-    t.set("string", s)?;
-    Ok(t)
-}
-
-fn push_peer(lua: &Lua, p: &Peer) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
-    t.set("remote_as", p.remote_as)?;
-    t.set("local_as", p.local_as)?;
-    t.set("remote_id", push_in_addr(lua, p.remote_id.0)?)?;
-    t.set("local_id", push_in_addr(lua, p.local_id.0)?)?;
-    t.set("state", p.state.as_str())?;
-    t.set("description", p.description.as_str())?;
-    t.set("uptime", p.uptime)?;
-    t.set("last_readtime", p.last_readtime)?;
-    t.set("last_resettime", p.last_resettime)?;
-    t.set(
-        "local_address",
-        push_string_table(lua, &p.local_address.string)?,
-    )?;
-    t.set(
-        "remote_address",
-        push_string_table(lua, &p.remote_address.string)?,
-    )?;
-    t.set("capabilities", p.capabilities)?;
-    t.set("flags", p.flags)?;
-    let s = lua.create_table()?;
-    let st = &p.stats;
-    s.set("open_in", st.open_in)?;
-    s.set("open_out", st.open_out)?;
-    s.set("update_in", st.update_in)?;
-    s.set("update_out", st.update_out)?;
-    s.set("update_time", st.update_time)?;
-    s.set("keepalive_in", st.keepalive_in)?;
-    s.set("keepalive_out", st.keepalive_out)?;
-    s.set("notify_in", st.notify_in)?;
-    s.set("notify_out", st.notify_out)?;
-    s.set("refresh_in", st.refresh_in)?;
-    s.set("refresh_out", st.refresh_out)?;
-    s.set("dynamic_cap_in", st.dynamic_cap_in)?;
-    s.set("dynamic_cap_out", st.dynamic_cap_out)?;
-    s.set("times_established", st.times_established)?;
-    s.set("times_dropped", st.times_dropped)?;
-    t.set("stats", s)?;
-    Ok(t)
-}
 
 // ---------------------------------------------------------------------------------------
 // Benchmarks.
@@ -383,11 +158,7 @@ fn bench_disabled(c: &mut Criterion<ThreadCpu>) {
 }
 
 fn bench_scalar(c: &mut Criterion<ThreadCpu>) {
-    let rt = Runtime::builder().limits(Limits::none()).build();
-    rt.add_script("scalar", SCALAR_SCRIPT).unwrap();
-    rt.attach_hook(ScalarArgs::hook(), "scalar", "add3")
-        .unwrap();
-    assert_eq!(scalar(&rt, 1, 2, 3).unwrap().r, 6);
+    let rt = scalar_runtime();
 
     let lua = Lua::new();
     lua.load(SCALAR_SCRIPT).exec().unwrap();
@@ -425,6 +196,17 @@ fn bench_scalar(c: &mut Criterion<ThreadCpu>) {
         b.iter(|| {
             black_box(
                 scalar(&rt, black_box(1), black_box(2), black_box(3))
+                    .unwrap()
+                    .r,
+            )
+        })
+    });
+    // The same hook keeping its returned table for undeclared keys (`results(.., ..)`):
+    // what `..` costs.
+    g.bench_function("frrhook_keep", |b| {
+        b.iter(|| {
+            black_box(
+                scalar_keep(&rt, black_box(1), black_box(2), black_box(3))
                     .unwrap()
                     .r,
             )
