@@ -5,6 +5,7 @@
 //! | `disabled` | `native`, `frrhook` | the native route-map alone, and behind a hook point with nothing attached |
 //! | `scalar` | `mlua_by_hand`, `frrhook`, `frrhook_keep` | three integers in, one out (`{r = a + b + c}`); `frrhook_keep` keeps the returned table (`results(.., ..)`) |
 //! | `route_match` | `native`, `mlua_by_hand`, `frrhook`, `frrhook_limits` | the demo's route-map on a real route |
+//! | `route_match_frr_example` | `mlua_by_hand`, `frrhook` | FRR's documented `route_match` example (`benches/scripts/frr_example.lua`), which reads `peer` too, on a real route it changes |
 //! | `threads` | `1`, `2` | a batch of real routes through `bgp.route_match` on 1 and 2 threads |
 //! | `context` | `mlua_bare_return`, `empty_call` | plain mlua calls, for scale only |
 //!
@@ -48,7 +49,10 @@ use frrhook::{Limits, Runtime, hook_point};
 use ipnet::IpNet;
 
 use by_hand::ByHand;
-use fixture::{SCALAR_SCRIPT, fixture, runtime, scalar, scalar_keep, scalar_runtime, with_limits};
+use fixture::{
+    BENCH_SCRIPT_DIR, SCALAR_SCRIPT, fixture, frr_example_route, frr_example_runtime, runtime,
+    scalar, scalar_keep, scalar_runtime, with_limits,
+};
 use route::{Attributes, Peer, Route, RouteMapAction};
 
 /// Routes per `threads/*` iteration.
@@ -313,6 +317,54 @@ fn bench_route_match(c: &mut Criterion<ThreadCpu>) {
     g.finish();
 }
 
+/// FRR's documented example (it reads `prefix`, `attributes` and `peer`, so the lazy
+/// `peer` table is filled in full) by hand and through the hook, on a route it answers
+/// with `RM_MATCH_AND_CHANGE`.
+fn bench_frr_example(c: &mut Criterion<ThreadCpu>) {
+    let f = fixture();
+    let r = &f.routes[frr_example_route(f)];
+    let peer = &f.peers[r.peer as usize];
+    let by_hand =
+        ByHand::with_script(&std::path::Path::new(BENCH_SCRIPT_DIR).join("frr_example.lua"));
+    let rt = frr_example_runtime();
+
+    // Both variants agree on this route before they are timed: MED + 7, written back.
+    let mut expected = r.attributes.clone();
+    expected.metric += 7;
+    let mut a = r.attributes.clone();
+    assert_eq!(by_hand.call(&r.prefix, &mut a, peer).unwrap(), Some(3));
+    assert_eq!(a, expected);
+    let mut a = r.attributes.clone();
+    let action = hooks::route_match(&rt, &r.prefix, &mut a, peer)
+        .unwrap()
+        .action;
+    assert_eq!(action, Some(RouteMapAction::MatchAndChange));
+    assert_eq!(a, expected);
+
+    let mut g = group_config(c, "route_match_frr_example");
+    g.bench_function("mlua_by_hand", |b| {
+        b.iter_batched_ref(
+            || r.attributes.clone(),
+            |a| black_box(by_hand.call(black_box(&r.prefix), a, peer).unwrap()),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("frrhook", |b| {
+        b.iter_batched_ref(
+            || r.attributes.clone(),
+            |a| {
+                black_box(
+                    hooks::route_match(&rt, black_box(&r.prefix), a, peer)
+                        .unwrap()
+                        .action,
+                )
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
 /// Worker threads that each keep their Lua state between batches. The workers take the
 /// batch in chunks of [`CHUNK`] routes from a shared cursor, so a worker that the
 /// machine slows down (another process, an interrupt) takes fewer chunks instead of
@@ -443,7 +495,7 @@ fn bench_context(c: &mut Criterion<ThreadCpu>) {
 criterion_group! {
     name = one_thread;
     config = Criterion::default().with_measurement(ThreadCpu);
-    targets = bench_disabled, bench_scalar, bench_route_match, bench_context
+    targets = bench_disabled, bench_scalar, bench_route_match, bench_frr_example, bench_context
 }
 criterion_group!(threads, bench_threads);
 criterion_main!(one_thread, threads);

@@ -11,8 +11,9 @@
 //!
 //! Variants (the ids of `benches/hooks.rs`, on the same route and script):
 //! `route_match`, `route_match_limits`, `route_match_by_hand`, `scalar`, `scalar_keep`,
-//! `scalar_by_hand`. Without a variant (as `cargo bench` runs it) it prints this list
-//! and exits.
+//! `scalar_by_hand`; and FRR's documented example (`benches/scripts/frr_example.lua`,
+//! group `route_match_frr_example`): `frr_example`, `frr_example_by_hand`. Without a
+//! variant (as `cargo bench` runs it) it prints this list and exits.
 
 #![allow(dead_code)]
 
@@ -32,7 +33,10 @@ use std::hint::black_box;
 
 use frrhook::mlua::{Function, Lua, Table};
 
-use fixture::{SCALAR_SCRIPT, fixture, runtime, scalar, scalar_keep, scalar_runtime, with_limits};
+use fixture::{
+    BENCH_SCRIPT_DIR, SCALAR_SCRIPT, fixture, frr_example_route, frr_example_runtime, runtime,
+    scalar, scalar_keep, scalar_runtime, with_limits,
+};
 
 const VARIANTS: &[&str] = &[
     "route_match",
@@ -41,6 +45,8 @@ const VARIANTS: &[&str] = &[
     "scalar",
     "scalar_keep",
     "scalar_by_hand",
+    "frr_example",
+    "frr_example_by_hand",
 ];
 
 fn main() {
@@ -79,6 +85,25 @@ fn main() {
             for _ in 0..n {
                 let mut a = r.attributes.clone();
                 black_box(by_hand.call(&r.prefix, &mut a, peer).unwrap());
+            }
+        }
+        "frr_example" | "frr_example_by_hand" => {
+            let r = &f.routes[frr_example_route(f)];
+            let peer = &f.peers[r.peer as usize];
+            if variant == "frr_example" {
+                let rt = frr_example_runtime();
+                for _ in 0..n {
+                    let mut a = r.attributes.clone();
+                    black_box(hooks::route_match(&rt, &r.prefix, &mut a, peer).unwrap());
+                }
+            } else {
+                let by_hand = by_hand::ByHand::with_script(
+                    &std::path::Path::new(BENCH_SCRIPT_DIR).join("frr_example.lua"),
+                );
+                for _ in 0..n {
+                    let mut a = r.attributes.clone();
+                    black_box(by_hand.call(&r.prefix, &mut a, peer).unwrap());
+                }
             }
         }
         "scalar" | "scalar_keep" => {

@@ -17,10 +17,15 @@ pub struct ByHand {
 }
 
 impl ByHand {
+    /// The demo's route-map, `examples/scripts/route_map.lua`.
     pub fn new() -> Self {
+        Self::with_script(&Path::new(SCRIPT_DIR).join("route_map.lua"))
+    }
+
+    /// The script at `path`, which defines `route_match`.
+    pub fn with_script(path: &Path) -> Self {
         let lua = Lua::new();
-        let source = std::fs::read_to_string(Path::new(SCRIPT_DIR).join("route_map.lua"))
-            .expect("route_map.lua");
+        let source = std::fs::read_to_string(path).expect("the route-map script reads");
         lua.load(source)
             .set_name("route_map")
             .exec()

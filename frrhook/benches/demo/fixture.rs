@@ -89,6 +89,33 @@ pub fn runtime(limits: Limits) -> Runtime {
     rt
 }
 
+/// Where `frr_example.lua` (FRR's documented `route_match`, without its logging) is.
+pub const BENCH_SCRIPT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/scripts");
+
+/// A runtime with FRR's documented example attached to `bgp.route_match`.
+pub fn frr_example_runtime() -> Runtime {
+    let rt = Runtime::builder()
+        .script_dir(BENCH_SCRIPT_DIR)
+        .limits(Limits::none())
+        .build();
+    rt.attach_hook(hooks::RouteMatchArgs::hook(), "frr_example", "route_match")
+        .expect("frr_example.lua attaches");
+    rt
+}
+
+/// The route FRR's example is benchmarked on: the first of the sample whose peer has a
+/// received-update count that is odd and not a multiple of 3, which the example answers
+/// with `RM_MATCH_AND_CHANGE` (MED + 7, written back).
+pub fn frr_example_route(f: &Fixture) -> usize {
+    f.routes
+        .iter()
+        .position(|r| {
+            let n = f.peers[r.peer as usize].stats.update_in;
+            n % 3 != 0 && n % 2 != 0
+        })
+        .expect("a peer with such a count")
+}
+
 pub fn with_limits() -> Limits {
     Limits::none().instructions(1_000_000).memory(64 << 20)
 }
