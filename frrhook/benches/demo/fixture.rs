@@ -111,7 +111,7 @@ pub fn frr_example_route(f: &Fixture) -> usize {
         .iter()
         .position(|r| {
             let n = f.peers[r.peer as usize].stats.update_in;
-            n % 3 != 0 && n % 2 != 0
+            !n.is_multiple_of(3) && !n.is_multiple_of(2)
         })
         .expect("a peer with such a count")
 }
