@@ -3,11 +3,14 @@
 //!
 //! A struct deriving `LuaCodec` implements [`LuaFields`]: it can set its fields on a
 //! table that already exists. When such a struct is also `Clone + 'static`, a hook
-//! passes it by reference as an *empty* table whose metatable fills every field on the
-//! first touch (read, write, `pairs`, `#`, `next`, `rawget`, ...) and then removes
-//! itself, leaving a plain table. A script that never looks at `peer` never pays for
-//! it. When the call ends, a table still untouched keeps a copy of the value, so a
-//! script that kept it sees exactly what it would have seen in a fresh table. The
+//! passes it by reference as an *empty* table whose metatable encodes each field the
+//! first time the script reads it ([`LuaFields::push_field`]), and sets them all, in
+//! declaration order ([`LuaFields::fill_fields`]), before anything that looks at the
+//! whole table (`pairs`, `#`, `next`, `rawget`, ...), leaving a plain table laid out
+//! as a full one. A script that never looks at `peer` never pays for it, one that reads
+//! one field pays for that field. When the call ends, a table not made whole keeps a
+//! copy of the value, so a script that kept it sees exactly what it would have seen in
+//! a fresh table. The
 //! hook runtime does the bookkeeping (only for the arguments of a call: nothing here
 //! lets other code make a lazy table); decoders call [`force`] so that they never read
 //! a table that is still empty.
@@ -36,7 +39,7 @@ use std::ffi::c_void;
 use mlua::{Table, ffi};
 
 use crate::LuaEncode;
-use crate::raw::TableCx;
+use crate::raw::{RawCx, TableCx};
 
 /// A struct whose named fields can be set, one by one, on an existing table.
 /// `#[derive(LuaCodec)]` implements it for structs with named fields.
@@ -44,9 +47,17 @@ pub trait LuaFields: LuaEncode {
     /// How many fields there are (skipped fields do not count).
     const FIELD_COUNT: usize;
 
+    /// The fields' keys in Lua, in declaration order (skipped fields left out):
+    /// `FIELD_NAMES.len() == FIELD_COUNT`.
+    const FIELD_NAMES: &'static [&'static str];
+
     /// Sets every field of `self` on `table`, a fresh table without a metatable
     /// (fields that encode to nil stay absent).
     fn fill_fields(&self, table: &TableCx<'_, '_>) -> mlua::Result<()>;
+
+    /// Pushes the value of field `i` (the key `FIELD_NAMES[i]`): exactly one value, nil
+    /// for an `i` out of range.
+    fn push_field(&self, i: usize, cx: &RawCx<'_>) -> mlua::Result<()>;
 }
 
 /// A value a lazy table is filled from: every `T: LuaFields + Clone + 'static`.
@@ -55,6 +66,10 @@ pub trait LazySource {
     fn field_count(&self) -> usize;
     /// Sets every field, in declaration order, on `table` (which has no metatable).
     fn fill(&self, table: &TableCx<'_, '_>) -> mlua::Result<()>;
+    /// The fields' keys, in declaration order.
+    fn field_names(&self) -> &'static [&'static str];
+    /// Pushes field `i` (of [`field_names`](LazySource::field_names)): one value.
+    fn push_field(&self, i: usize, cx: &RawCx<'_>) -> mlua::Result<()>;
     /// An owned copy, kept by a table the script did not read in full during its call.
     fn snapshot(&self) -> Box<dyn LazySource>;
 }
@@ -65,6 +80,12 @@ impl<T: LuaFields + Clone + 'static> LazySource for T {
     }
     fn fill(&self, table: &TableCx<'_, '_>) -> mlua::Result<()> {
         self.fill_fields(table)
+    }
+    fn field_names(&self) -> &'static [&'static str] {
+        T::FIELD_NAMES
+    }
+    fn push_field(&self, i: usize, cx: &RawCx<'_>) -> mlua::Result<()> {
+        LuaFields::push_field(self, i, cx)
     }
     fn snapshot(&self) -> Box<dyn LazySource> {
         Box::new(self.clone())

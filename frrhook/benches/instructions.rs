@@ -12,8 +12,10 @@
 //! Variants (the ids of `benches/hooks.rs`, on the same route and script):
 //! `route_match`, `route_match_limits`, `route_match_by_hand`, `scalar`, `scalar_keep`,
 //! `scalar_by_hand`; and FRR's documented example (`benches/scripts/frr_example.lua`,
-//! group `route_match_frr_example`): `frr_example`, `frr_example_by_hand`. Without a
-//! variant (as `cargo bench` runs it) it prints this list and exits.
+//! group `route_match_frr_example`): `frr_example`, `frr_example_by_hand`; and what
+//! reading one field of the lazy `peer` costs (`benches/scripts/peer_field.lua`):
+//! `peer_one_field`, `peer_untouched`. Without a variant (as `cargo bench` runs it) it
+//! prints this list and exits.
 
 #![allow(dead_code)]
 
@@ -47,6 +49,8 @@ const VARIANTS: &[&str] = &[
     "scalar_by_hand",
     "frr_example",
     "frr_example_by_hand",
+    "peer_one_field",
+    "peer_untouched",
 ];
 
 fn main() {
@@ -85,6 +89,23 @@ fn main() {
             for _ in 0..n {
                 let mut a = r.attributes.clone();
                 black_box(by_hand.call(&r.prefix, &mut a, peer).unwrap());
+            }
+        }
+        "peer_one_field" | "peer_untouched" => {
+            let rt = frrhook::Runtime::builder()
+                .script_dir(BENCH_SCRIPT_DIR)
+                .limits(frrhook::Limits::none())
+                .build();
+            let function = if variant == "peer_one_field" {
+                "one_field"
+            } else {
+                "untouched"
+            };
+            rt.attach_hook(hooks::RouteMatchArgs::hook(), "peer_field", function)
+                .unwrap();
+            for _ in 0..n {
+                let mut a = r.attributes.clone();
+                black_box(hooks::route_match(&rt, &r.prefix, &mut a, peer).unwrap());
             }
         }
         "frr_example" | "frr_example_by_hand" => {

@@ -2,26 +2,35 @@
 //!
 //! A hook argument passed as `&T`, where `T` derives `LuaCodec` and is `Clone +
 //! 'static`, reaches the script as an empty table, sized as the full table would be,
-//! whose metatable (`live`) sets every field, in declaration order, the first time the
-//! script touches the table, then removes itself. A route-map that never looks at
-//! `peer` never pays for `peer`'s fields.
+//! whose metatable (`live`) encodes a field the first time the script reads it (and
+//! only that field), so a route-map that never looks at `peer` never pays for `peer`'s
+//! fields, and one that reads `peer.remote_as` pays for that one.
 //!
 //! What a script can observe is what it observes of a table built in full:
-//! - every way to look at a table fills it first: indexing and assigning (`__index`,
-//!   `__newindex`), `pairs` (the sandbox's, which returns the filling `next` even for
-//!   plain tables), `#`, `ipairs` and the `table` library (through `__index` and
-//!   `__len`), and the sandbox's `next`, `rawget`, `rawset`, `rawlen`, `getmetatable`
-//!   and `setmetatable` (see [`SANDBOX_WRAPPERS`]); decoders call
-//!   [`crate::codec::lazy::force`]. Then it is a plain table without a metatable, laid
-//!   out as the full table is, so `pairs` visits its keys in the same order;
-//! - when the call ends, a table the script never touched keeps a copy of the value (a
+//! - reading and assigning a field (`__index`, `__newindex`, hence also `ipairs` and
+//!   the `table` library) work field by field: the values the script has read or
+//!   assigned so far live in the table's *hidden* table (see `Touched`), and the
+//!   table itself stays empty, so every such access goes through the metamethods;
+//! - every other way to look at the table makes it whole first: assigning a key that
+//!   names no field, `pairs` (the sandbox's, which returns the filling `next` even for
+//!   plain tables), `#` (`__len`), and the sandbox's `next`, `rawget`, `rawset`,
+//!   `rawlen`, `getmetatable` and `setmetatable` (see [`SANDBOX_WRAPPERS`]); decoders
+//!   call [`crate::codec::lazy::force`]. Making it whole sets every field in
+//!   declaration order (from the hidden table where the script touched it, a field it
+//!   made nil keeping its slot as in a full table) and removes the metatable: it is then
+//!   a plain table laid out as the full table is, so `pairs` visits its keys in the same
+//!   order whatever order the fields were read in. Reading the last untouched field
+//!   makes it whole too. Types with more than 64 fields are made whole on the first
+//!   touch;
+//! - when the call ends, a table the script has not made whole keeps a copy of the value (a
 //!   `Clone` in a slab whose slot a weak-keyed table gives; a sweep frees the slots of
 //!   tables the collector freed), so a table kept in a global shows the values of *its*
-//!   call, never of a later one. At most [`MAX_KEPT`] copies live in one state (they sit
-//!   outside the memory cap); past that, an untouched table is filled when its call
+//!   call, never of a later one (the fields it read keep the values they had; the others
+//!   come from the copy). At most [`MAX_KEPT`] copies live in one state (they sit
+//!   outside the memory cap); past that, such a table is made whole when its call
 //!   ends, in Lua memory;
 //! - a field that cannot be encoded (a `u64` above `i64::MAX`) raises an error naming
-//!   the argument when the table is filled, and the call fails with
+//!   the argument when it is read or the table made whole, and the call fails with
 //!   [`ErrorKind::Encode`](crate::ErrorKind::Encode) even if the script caught it; a
 //!   fill after the call (the host decoding a kept table) reports to its own caller;
 //! - an encoder that panics while a table is filled inside the script does not unwind
@@ -40,6 +49,7 @@ use std::ffi::{CStr, c_int, c_void};
 
 use mlua::{Lua, WeakLua, ffi};
 
+use crate::codec::LuaEncode;
 use crate::codec::lazy::{LazySource, fill_key};
 use crate::codec::raw::{RawCx, TableCx};
 
@@ -53,12 +63,36 @@ struct Live {
     /// before the call returns.
     source: *const (dyn LazySource + 'static),
     name: &'static str,
+    touched: Touched,
 }
 
 /// The copy a table not read in full keeps after its call.
 struct KeptInner {
     source: Box<dyn LazySource>,
     name: &'static str,
+    touched: Touched,
+}
+
+/// The fields of a lazy table the script has read or assigned one by one, before
+/// anything made the table whole. Their current values are in the table's *hidden*
+/// table (`hidden_by[table]`), not in the table itself, which stays empty until it is
+/// filled whole: it is then filled in field order, like a full table, so its layout
+/// (and `pairs`' order) is a full table's whatever order the fields were read in.
+#[derive(Clone, Copy, Default)]
+struct Touched {
+    /// Bit `i`: field `i`'s current value is in the hidden table.
+    fields: u64,
+    /// Bit `i` (of a touched field): the full table has field `i` (its value was not
+    /// nil), so a whole fill gives it a slot even if the script made it nil since.
+    had: u64,
+}
+
+/// Types with more fields than this are filled whole on their first touch.
+const PER_FIELD_MAX: usize = 64;
+
+/// The mask of every field of a type with `n` fields (`n <= PER_FIELD_MAX`).
+fn all_fields(n: usize) -> u64 {
+    if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
 }
 
 /// The two lazy metatables: of a running call's table, and of one kept past its call.
@@ -123,6 +157,9 @@ struct Refs {
     kept_by: c_int,
     /// The lazy tables of the running call, by position (so `expire` can reach them).
     pinned: c_int,
+    /// `table -> its hidden table` (see [`Touched`]), weak keys: an ephemeron table,
+    /// so a hidden table lives exactly as long as its lazy table.
+    hidden_by: c_int,
 }
 
 /// Owns a state's [`LazyArgs`] (app data of the state).
@@ -238,12 +275,16 @@ impl LazyArgs {
                 };
                 let (live_p, live_mt) = metatable();
                 let (expired_p, expired_mt) = metatable();
-                ffi::lua_createtable(state, 0, 0);
-                ffi::lua_createtable(state, 0, 1);
-                ffi::lua_pushstring(state, c"k".as_ptr());
-                ffi::lua_setfield(state, -2, c"__mode".as_ptr());
-                ffi::lua_setmetatable(state, -2);
-                let kept_by = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
+                let weak_keyed = || {
+                    ffi::lua_createtable(state, 0, 0);
+                    ffi::lua_createtable(state, 0, 1);
+                    ffi::lua_pushstring(state, c"k".as_ptr());
+                    ffi::lua_setfield(state, -2, c"__mode".as_ptr());
+                    ffi::lua_setmetatable(state, -2);
+                    ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX)
+                };
+                let kept_by = weak_keyed();
+                let hidden_by = weak_keyed();
                 ffi::lua_createtable(state, 8, 0);
                 let pinned = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
                 this.live_mt.set(live_p);
@@ -253,6 +294,7 @@ impl LazyArgs {
                     expired_mt,
                     kept_by,
                     pinned,
+                    hidden_by,
                 });
                 let mut wrappers = Vec::with_capacity(SANDBOX_WRAPPERS.len());
                 for (name, f) in SANDBOX_WRAPPERS {
@@ -367,7 +409,7 @@ impl LazyArgs {
                         // be encoded is not this call's failure (the script did not read
                         // it): keep a copy after all, so that reading it later fails then.
                         if self
-                            .fill_from(state, t, &*entry.source, entry.name, false)
+                            .fill_from(state, t, &*entry.source, entry.name, entry.touched, false)
                             .is_ok()
                         {
                             ffi::lua_pushnil(state);
@@ -485,7 +527,7 @@ impl LazyArgs {
                         self.trouble.set(true);
                     }
                     if self
-                        .fill_from(state, t, &*entry.source, entry.name, false)
+                        .fill_from(state, t, &*entry.source, entry.name, entry.touched, false)
                         .is_ok()
                     {
                         ffi::lua_pushnil(state);
@@ -502,6 +544,7 @@ impl LazyArgs {
             let slot = self.kept.borrow_mut().insert(KeptInner {
                 source: copy,
                 name: entry.name,
+                touched: entry.touched,
             });
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, refs.kept_by.into());
             ffi::lua_pushvalue(state, t);
@@ -550,12 +593,12 @@ impl LazyArgs {
         }
     }
 
-    /// The source and name of `entry`.
-    fn parts(&self, entry: Entry) -> (*const (dyn LazySource + 'static), &'static str) {
+    /// The source, name and touched fields of `entry`.
+    fn parts(&self, entry: Entry) -> (*const (dyn LazySource + 'static), &'static str, Touched) {
         match entry {
             Entry::Live(i) => {
                 let live = self.live.borrow();
-                (live[i].source, live[i].name)
+                (live[i].source, live[i].name, live[i].touched)
             }
             Entry::Kept(i) => {
                 let kept = self.kept.borrow();
@@ -564,7 +607,19 @@ impl LazyArgs {
                 };
                 // The box does not move while the slot is occupied (a slot is freed only
                 // by `filled` and `sweep`, never while a fill runs).
-                (&*k.source as *const dyn LazySource, k.name)
+                (&*k.source as *const dyn LazySource, k.name, k.touched)
+            }
+        }
+    }
+
+    /// Records what the script has touched of `entry`'s table.
+    fn set_touched(&self, entry: Entry, touched: Touched) {
+        match entry {
+            Entry::Live(i) => self.live.borrow_mut()[i].touched = touched,
+            Entry::Kept(i) => {
+                if let Some(k) = self.kept.borrow_mut().slots[i].as_mut() {
+                    k.touched = touched;
+                }
             }
         }
     }
@@ -576,16 +631,20 @@ impl LazyArgs {
         unsafe {
             ffi::lua_pushnil(state);
             ffi::lua_setmetatable(state, t);
-            if let Entry::Kept(i) = entry {
-                ffi::lua_rawgeti(
-                    state,
-                    ffi::LUA_REGISTRYINDEX,
-                    self.refs.get().kept_by.into(),
-                );
+            let refs = self.refs.get();
+            let forget = |map: c_int| {
+                ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, map.into());
                 ffi::lua_pushvalue(state, t);
                 ffi::lua_pushnil(state);
                 ffi::lua_rawset(state, -3);
                 ffi::lua_settop(state, -2);
+            };
+            let (_, _, touched) = self.parts(entry);
+            if touched.fields != 0 {
+                forget(refs.hidden_by);
+            }
+            if let Entry::Kept(i) = entry {
+                forget(refs.kept_by);
                 self.kept.borrow_mut().remove(i);
             }
         }
@@ -610,22 +669,211 @@ impl LazyArgs {
                 }
                 return Ok(());
             };
-            let (source, name) = self.parts(entry);
-            self.fill_from(state, t, &*source, name, true)?;
+            let (source, name, touched) = self.parts(entry);
+            self.fill_from(state, t, &*source, name, touched, true)?;
             self.filled(state, t, entry);
             Ok(())
         }
     }
 
-    /// Sets the fields of `source`, in order, on the table at absolute index `idx`,
-    /// without metamethods and with the memory cap off (as for every argument).
-    unsafe fn fill_from(
+    /// `__index(t, k)` of a lazy table at absolute index `t`, field by field: pushes the
+    /// value of field `k` (encoding it into the hidden table on its first read) or nil
+    /// for a key that names no field, and returns `Ok(true)`; `Ok(false)` (nothing
+    /// pushed) when the table is to be filled whole instead.
+    ///
+    /// # Safety
+    /// `state` is a thread of this state, running a metamethod with `t` and `k` valid
+    /// indices and 4 free slots.
+    unsafe fn read_field(
         &self,
         state: *mut ffi::lua_State,
-        idx: c_int,
+        t: c_int,
+        k: c_int,
+    ) -> Result<bool, String> {
+        // SAFETY: per the contract; what is pushed besides the result is popped.
+        unsafe {
+            let Some(entry) = self.find(state, t) else {
+                return Ok(false);
+            };
+            let (source, name, mut touched) = self.parts(entry);
+            let names = (*source).field_names();
+            if names.len() > PER_FIELD_MAX {
+                return Ok(false);
+            }
+            let Some(i) = field_index(state, k, names) else {
+                // The full table has no such key.
+                ffi::lua_pushnil(state);
+                return Ok(true);
+            };
+            self.push_hidden(state, t);
+            let hidden = ffi::lua_gettop(state);
+            if touched.fields & (1 << i) == 0 {
+                let encoded = self.encode_field(state, hidden, k, &*source, name, i);
+                let had = match encoded {
+                    Ok(had) => had,
+                    Err(e) => {
+                        ffi::lua_settop(state, hidden - 1);
+                        return Err(e);
+                    }
+                };
+                touched.fields |= 1 << i;
+                if had {
+                    touched.had |= 1 << i;
+                }
+                self.set_touched(entry, touched);
+                if touched.fields == all_fields(names.len()) {
+                    // Every field is in the hidden table: make the table whole now, so
+                    // that it reads raw from here on and needs no kept copy.
+                    ffi::lua_settop(state, hidden - 1);
+                    self.fill_from(state, t, &*source, name, touched, true)?;
+                    self.filled(state, t, entry);
+                    ffi::lua_pushvalue(state, k);
+                    ffi::lua_rawget(state, t);
+                    return Ok(true);
+                }
+            }
+            ffi::lua_pushvalue(state, k);
+            ffi::lua_rawget(state, hidden);
+            ffi::lua_rotate(state, hidden, 1);
+            ffi::lua_settop(state, hidden);
+            Ok(true)
+        }
+    }
+
+    /// `__newindex(t, k, v)` of a lazy table at absolute index `t`, field by field:
+    /// stores `v` as the value of field `k` in the hidden table and returns `Ok(true)`;
+    /// `Ok(false)` (nothing done) for a key that names no field, or when the table is to
+    /// be filled whole first.
+    ///
+    /// # Safety
+    /// As [`read_field`](Self::read_field), with `v` a valid index.
+    unsafe fn write_field(
+        &self,
+        state: *mut ffi::lua_State,
+        t: c_int,
+        k: c_int,
+        v: c_int,
+    ) -> Result<bool, String> {
+        // SAFETY: per the contract; the stack is restored.
+        unsafe {
+            let Some(entry) = self.find(state, t) else {
+                return Ok(false);
+            };
+            let (source, name, mut touched) = self.parts(entry);
+            let names = (*source).field_names();
+            if names.len() > PER_FIELD_MAX {
+                return Ok(false);
+            }
+            let Some(i) = field_index(state, k, names) else {
+                // A new key: the table is made whole first, so that the key lands where
+                // it would in a full table.
+                return Ok(false);
+            };
+            self.push_hidden(state, t);
+            let hidden = ffi::lua_gettop(state);
+            if touched.fields & (1 << i) == 0 {
+                // Whether the full table has the field decides whether a whole fill
+                // gives it a slot: encode it once to know.
+                let encoded = self.encode_field(state, hidden, k, &*source, name, i);
+                let had = match encoded {
+                    Ok(had) => had,
+                    Err(e) => {
+                        ffi::lua_settop(state, hidden - 1);
+                        return Err(e);
+                    }
+                };
+                touched.fields |= 1 << i;
+                if had {
+                    touched.had |= 1 << i;
+                }
+                self.set_touched(entry, touched);
+            }
+            ffi::lua_pushvalue(state, k);
+            ffi::lua_pushvalue(state, v);
+            ffi::lua_rawset(state, hidden);
+            ffi::lua_settop(state, hidden - 1);
+            Ok(true)
+        }
+    }
+
+    /// Pushes the hidden table of the lazy table at absolute index `t`, made if it has
+    /// none yet.
+    ///
+    /// # Safety
+    /// `state` is a thread of this state with 3 free slots; `t` a valid index.
+    unsafe fn push_hidden(&self, state: *mut ffi::lua_State, t: c_int) {
+        // SAFETY: per the contract; exactly one value stays pushed.
+        unsafe {
+            ffi::lua_rawgeti(
+                state,
+                ffi::LUA_REGISTRYINDEX,
+                self.refs.get().hidden_by.into(),
+            );
+            ffi::lua_pushvalue(state, t);
+            if ffi::lua_rawget(state, -2) != ffi::LUA_TTABLE {
+                ffi::lua_settop(state, -2);
+                ffi::lua_createtable(state, 0, 4);
+                ffi::lua_pushvalue(state, t);
+                ffi::lua_pushvalue(state, -2);
+                ffi::lua_rawset(state, -4);
+            }
+            ffi::lua_rotate(state, -2, 1);
+            ffi::lua_settop(state, -2);
+        }
+    }
+
+    /// Encodes field `i` of `source` into the hidden table at absolute index `hidden`
+    /// of `state`, under the key at absolute index `k` (the field's name), with the
+    /// protections of a whole fill; returns whether its value is not nil.
+    unsafe fn encode_field(
+        &self,
+        state: *mut ffi::lua_State,
+        hidden: c_int,
+        k: c_int,
         source: &dyn LazySource,
         name: &'static str,
+        i: usize,
+    ) -> Result<bool, String> {
+        let mut had = false;
+        // SAFETY: `hidden` and `k` are valid indices of `state` (caller); copies of the
+        // key and the hidden table are pushed on `state`, copied to `main` for the
+        // encoder, and popped from both.
+        unsafe {
+            if ffi::lua_checkstack(state, 2) == 0 {
+                return Err(format!("argument `{name}`: Lua stack exhausted"));
+            }
+            ffi::lua_pushvalue(state, k);
+            ffi::lua_pushvalue(state, hidden);
+            let r = self.run_fill(state, 2, name, true, |main, cx| {
+                // The key, then the hidden table (plain, so setting a field of it runs
+                // nothing) on top of `main`, copied there by `run_fill`.
+                let at = ffi::lua_gettop(main);
+                let table = TableCx::existing(cx, at);
+                ffi::lua_pushvalue(main, at - 1);
+                source.push_field(i, cx)?;
+                had =
+                    ffi::lua_gettop(main) == at + 2 && ffi::lua_type(main, at + 2) != ffi::LUA_TNIL;
+                table.set_pair()
+            });
+            ffi::lua_settop(state, -3);
+            r.map(|()| had)
+        }
+    }
+
+    /// Runs `work` on the state mlua considers current (`main`, where `RawCx` may push
+    /// through mlua) with the `moved` values on top of `state` copied there, with the
+    /// memory cap off and fills of other tables refused meanwhile; `work` gets `main`
+    /// and a context made after those values (which it cannot pop). A panic of an
+    /// encoder is caught (and resumed once the call is over, when `record` and inside
+    /// one); an error comes back naming the argument, and is the call's failure when
+    /// `record` and inside one. `state` is left as it was; `main`'s top is restored.
+    unsafe fn run_fill(
+        &self,
+        state: *mut ffi::lua_State,
+        moved: c_int,
+        name: &'static str,
         record: bool,
+        work: impl FnOnce(*mut ffi::lua_State, &RawCx<'_>) -> mlua::Result<()>,
     ) -> Result<(), String> {
         let counts = record && self.in_call.get() > 0;
         let Some(lua) = self.lua.try_upgrade() else {
@@ -638,68 +886,47 @@ impl LazyArgs {
                 "argument `{name}`: read while another argument table was being filled"
             ));
         }
-        // SAFETY: `idx` is an absolute index of a table (caller). The metatable goes
-        // first, so that setting fields (even with `lua_setfield`) runs nothing. The
-        // fields are set on the state mlua considers current (`main`), where `RawCx`
-        // may push values through mlua; the table is moved there and the top restored.
-        let result = unsafe {
-            if ffi::lua_checkstack(state, 2) == 0 {
-                self.filling.set(false);
-                return Err(format!("argument `{name}`: Lua stack exhausted"));
-            }
-            // Kept on the stack, to put back if the fill fails (the table stays lazy).
-            let had_mt = ffi::lua_getmetatable(state, idx) != 0;
-            let mt_at = ffi::lua_gettop(state);
-            ffi::lua_pushnil(state);
-            ffi::lua_setmetatable(state, idx);
-            let armed = crate::limits::memory_armed();
-            let cap = if armed {
-                lua.set_memory_limit(0).unwrap_or(0)
-            } else {
-                0
-            };
-            let result = lua.exec_raw_lua(|raw| {
-                let main = raw.state();
-                if ffi::lua_checkstack(main, 4) == 0 || ffi::lua_checkstack(state, 1) == 0 {
-                    return Err(mlua::Error::StackError);
-                }
-                let top = ffi::lua_gettop(main);
-                ffi::lua_pushvalue(state, idx);
-                if state != main {
-                    ffi::lua_xmove(state, main, 1);
-                }
-                // Made after the table is pushed, so that no encoder can pop it.
-                let cx = RawCx::new(&lua, main);
-                let table = TableCx::existing(&cx, top + 1);
-                // The encoders are the host's code: a panic must not unwind through the
-                // Lua frames above us. It is kept and resumed when the call is over.
-                let filled =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| source.fill(&table)));
-                ffi::lua_settop(main, top);
-                match filled {
-                    Ok(r) => r,
-                    Err(payload) => {
-                        if counts {
-                            *self.panic.borrow_mut() = Some(payload);
-                            self.trouble.set(true);
-                        }
-                        // Outside a call the panic stays an error of this fill.
-                        Err(mlua::Error::RuntimeError("the encoder panicked".into()))
-                    }
-                }
-            });
-            if armed {
-                let _ = lua.set_memory_limit(cap);
-            }
-            if had_mt {
-                if result.is_err() {
-                    ffi::lua_pushvalue(state, mt_at);
-                    ffi::lua_setmetatable(state, idx);
-                }
-                ffi::lua_settop(state, mt_at - 1);
-            }
-            result
+        let armed = crate::limits::memory_armed();
+        let cap = if armed {
+            lua.set_memory_limit(0).unwrap_or(0)
+        } else {
+            0
         };
+        // SAFETY: the `moved` values on top of `state` (the caller's contract) are
+        // copied onto `main` and `main`'s top restored; the encoders are the host's
+        // code, so a panic must not unwind through the Lua frames above us: it is kept
+        // and resumed when the call is over.
+        let result = lua.exec_raw_lua(|raw| unsafe {
+            let main = raw.state();
+            if ffi::lua_checkstack(main, moved + 4) == 0 || ffi::lua_checkstack(state, moved) == 0 {
+                return Err(mlua::Error::StackError);
+            }
+            let top = ffi::lua_gettop(main);
+            for _ in 0..moved {
+                ffi::lua_pushvalue(state, -moved);
+            }
+            if state != main {
+                ffi::lua_xmove(state, main, moved);
+            }
+            // Made after the values are pushed, so that no encoder can pop them.
+            let cx = RawCx::new(&lua, main);
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(main, &cx)));
+            ffi::lua_settop(main, top);
+            match done {
+                Ok(r) => r,
+                Err(payload) => {
+                    if counts {
+                        *self.panic.borrow_mut() = Some(payload);
+                        self.trouble.set(true);
+                    }
+                    // Outside a call the panic stays an error of this fill.
+                    Err(mlua::Error::RuntimeError("the encoder panicked".into()))
+                }
+            }
+        });
+        if armed {
+            let _ = lua.set_memory_limit(cap);
+        }
         self.filling.set(false);
         result.map_err(|e| {
             let e = match e {
@@ -718,6 +945,135 @@ impl LazyArgs {
             }
             msg
         })
+    }
+
+    /// Sets the fields of `source`, in order, on the table at absolute index `idx`,
+    /// without metamethods and with the memory cap off (as for every argument); a
+    /// field in `touched` takes its value from the table's hidden table instead. The
+    /// table keeps its metatable if this fails.
+    unsafe fn fill_from(
+        &self,
+        state: *mut ffi::lua_State,
+        idx: c_int,
+        source: &dyn LazySource,
+        name: &'static str,
+        touched: Touched,
+        record: bool,
+    ) -> Result<(), String> {
+        // SAFETY: `idx` is an absolute index of a table (caller). The metatable goes
+        // first, so that setting fields (even with `lua_setfield`) runs nothing.
+        unsafe {
+            if ffi::lua_checkstack(state, 4) == 0 {
+                return Err(format!("argument `{name}`: Lua stack exhausted"));
+            }
+            // Kept on the stack, to put back if the fill fails (the table stays lazy).
+            let base = ffi::lua_gettop(state);
+            let had_mt = ffi::lua_getmetatable(state, idx) != 0;
+            let mt_at = ffi::lua_gettop(state);
+            let moved = if touched.fields == 0 {
+                1
+            } else {
+                // Below the table, so that `work` finds it at `table - 1`.
+                self.push_hidden(state, idx);
+                2
+            };
+            ffi::lua_pushvalue(state, idx);
+            ffi::lua_pushnil(state);
+            ffi::lua_setmetatable(state, idx);
+            let result = self.run_fill(state, moved, name, record, |main, cx| {
+                let table = TableCx::existing(cx, ffi::lua_gettop(main));
+                if touched.fields == 0 {
+                    return source.fill(&table);
+                }
+                let hidden = ffi::lua_gettop(main) - 1;
+                let names = source.field_names();
+                let mut cleared = 0u64;
+                for (i, key) in names.iter().enumerate() {
+                    let bit = 1u64 << i;
+                    let key = key.as_bytes();
+                    if touched.fields & bit == 0 {
+                        table.field_bytes(key, &SourceField { source, i })?;
+                        continue;
+                    }
+                    let at = cx
+                        .push_field_bytes(hidden, key)
+                        .ok_or(mlua::Error::StackError)?;
+                    let nil = cx.is_nil(at);
+                    cx.pop(1);
+                    if !nil {
+                        table.field_bytes(key, &HiddenField { hidden, key })?;
+                    } else if touched.had & bit != 0 {
+                        // The full table had this field and the script made it nil:
+                        // a placeholder takes its slot and is cleared below, as
+                        // assigning nil to a full table leaves the slot.
+                        table.field_bytes(key, &true)?;
+                        cleared |= bit;
+                    }
+                }
+                for (i, key) in names.iter().enumerate() {
+                    if cleared & (1u64 << i) != 0 {
+                        table.field_bytes(key.as_bytes(), &None::<bool>)?;
+                    }
+                }
+                Ok(())
+            });
+            if had_mt && result.is_err() {
+                ffi::lua_pushvalue(state, mt_at);
+                ffi::lua_setmetatable(state, idx);
+            }
+            ffi::lua_settop(state, base);
+            result
+        }
+    }
+}
+
+/// Field `i` of a lazy table's source, as a value to set (what a whole fill sets for a
+/// field the script has not touched).
+struct SourceField<'a> {
+    source: &'a dyn LazySource,
+    i: usize,
+}
+
+impl LuaEncode for SourceField<'_> {
+    fn encode(&self, _: &Lua) -> mlua::Result<mlua::Value> {
+        Err(mlua::Error::RuntimeError("only pushed raw".into()))
+    }
+    fn push_raw(&self, cx: &RawCx<'_>) -> mlua::Result<()> {
+        self.source.push_field(self.i, cx)
+    }
+}
+
+/// The value of field `key` in the hidden table at stack index `hidden`.
+struct HiddenField<'a> {
+    hidden: c_int,
+    key: &'a [u8],
+}
+
+impl LuaEncode for HiddenField<'_> {
+    fn encode(&self, _: &Lua) -> mlua::Result<mlua::Value> {
+        Err(mlua::Error::RuntimeError("only pushed raw".into()))
+    }
+    fn push_raw(&self, cx: &RawCx<'_>) -> mlua::Result<()> {
+        cx.push_field_bytes(self.hidden, self.key)
+            .map(|_| ())
+            .ok_or(mlua::Error::StackError)
+    }
+}
+
+/// The position in `names` of the key at `k`, when it is a string naming a field.
+///
+/// # Safety
+/// `k` is a valid index of `state`.
+unsafe fn field_index(state: *mut ffi::lua_State, k: c_int, names: &[&str]) -> Option<usize> {
+    // SAFETY: a valid index holding a string (checked), not converted.
+    unsafe {
+        if ffi::lua_type(state, k) != ffi::LUA_TSTRING {
+            return None;
+        }
+        let mut len = 0usize;
+        let p = ffi::lua_tolstring(state, k, &mut len);
+        let key = std::slice::from_raw_parts(p.cast::<u8>(), len);
+        names.iter().position(|n| n.as_bytes() == key)
     }
 }
 
@@ -761,6 +1117,7 @@ impl LazyArgs {
                 table: ffi::lua_topointer(state, -1),
                 source,
                 name,
+                touched: Touched::default(),
             });
         }
         Ok(())
@@ -807,14 +1164,27 @@ unsafe fn fill_or_raise(state: *mut ffi::lua_State, idx: c_int) {
 }
 
 unsafe extern "C-unwind" fn lazy_index(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: Lua calls `__index(t, k)` with the lazy table at 1 (absent key `k`). The
-    // whole table is filled on the first touch, in field order, so that it ends up
-    // laid out as a full table of the same type.
+    // SAFETY: Lua calls `__index(t, k)` with the lazy table at 1 (absent key `k`). A
+    // field is read on its own (into the table's hidden table); a table of a type with
+    // too many fields for that is filled whole, in field order, so that it ends up laid
+    // out as a full table of the same type.
     unsafe {
         ffi::lua_settop(state, 2);
-        fill_or_raise(state, 1);
-        ffi::lua_rawget(state, 1);
-        1
+        if ffi::lua_checkstack(state, 4) == 0 {
+            return ffi::luaL_error(state, c"stack overflow".as_ptr());
+        }
+        match this(state).read_field(state, 1, 2) {
+            Ok(true) => 1,
+            Ok(false) => {
+                fill_or_raise(state, 1);
+                ffi::lua_rawget(state, 1);
+                1
+            }
+            Err(e) => {
+                raise_on_error(state, Err(e));
+                0
+            }
+        }
     }
 }
 
@@ -824,7 +1194,16 @@ unsafe extern "C-unwind" fn lazy_newindex(state: *mut ffi::lua_State) -> c_int {
     // script's position (`luaL_error` names the calling Lua function).
     unsafe {
         ffi::lua_settop(state, 3);
-        fill_or_raise(state, 1);
+        if ffi::lua_checkstack(state, 4) == 0 {
+            return ffi::luaL_error(state, c"stack overflow".as_ptr());
+        }
+        // A field is assigned on its own (in the table's hidden table); a new key makes
+        // the table whole first, so that it lands where it would in a full table.
+        match this(state).write_field(state, 1, 2, 3) {
+            Ok(true) => return 0,
+            Ok(false) => fill_or_raise(state, 1),
+            Err(e) => raise_on_error(state, Err(e)),
+        }
         match ffi::lua_type(state, 2) {
             ffi::LUA_TNIL => {
                 return ffi::luaL_error(state, c"table index is nil".as_ptr());

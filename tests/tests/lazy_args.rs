@@ -140,7 +140,8 @@ fn a_kept_argument_shows_its_own_call_whether_it_was_read_or_not() {
         kept_then_read("keep_untouched"),
         ("kept".to_string(), "65001/7/65099".to_string())
     );
-    // Read during its call: a plain table from then on.
+    // Read in part during its call: the field read keeps the value it had then, the
+    // others come from the copy.
     assert_eq!(
         kept_then_read("keep_touched"),
         ("kept 65001".to_string(), "65001/7/65099".to_string())
@@ -234,6 +235,10 @@ fn a_field_that_cannot_be_encoded_fails_the_call_when_read() {
           attributes.metric = 99
           return { attributes = attributes }
         end
+        function reads_another(_, attributes, peer)
+          attributes.metric = 99
+          return { attributes = attributes, x = peer.remote_as + peer.remote_id.value }
+        end
         "#,
     )]);
     let (p, a0, mut peer) = sample_route();
@@ -253,12 +258,15 @@ fn a_field_that_cannot_be_encoded_fails_the_call_when_read() {
         );
         assert_eq!(a, a0, "{function}: attributes untouched");
     }
-    // A script that never reads `peer` never needs it encoded.
-    let rt = Runtime::new(tmp.path());
-    rt.attach("test.route_match", "reader", "ignores").unwrap();
-    let mut a = a0.clone();
-    route_match(&rt, &p, &mut a, &peer).unwrap();
-    assert_eq!(a.metric, 99);
+    // A script that never reads `peer` never needs it encoded, and one that reads
+    // other fields of it needs only those.
+    for function in ["ignores", "reads_another"] {
+        let rt = Runtime::new(tmp.path());
+        rt.attach("test.route_match", "reader", function).unwrap();
+        let mut a = a0.clone();
+        route_match(&rt, &p, &mut a, &peer).unwrap();
+        assert_eq!(a.metric, 99, "{function}");
+    }
 }
 
 /// Two arguments of one type in one call: `lazy` (`&T`) and `full` (`&mut T`, built in
@@ -285,9 +293,42 @@ fn pairs_visits_a_lazy_argument_in_the_order_of_a_full_table() {
           lazy.extra, full.extra = 1, 1
           return { out = order(lazy) .. " | " .. order(full) }
         end
+        -- Fields read one by one in reverse order, then iterated.
+        function reversed(lazy, full)
+          local fields = { "stats", "remote_address", "local_address", "last_resettime",
+            "last_readtime", "uptime", "description", "state", "local_id", "remote_id",
+            "local_as", "remote_as" }
+          local a, b = {}, {}
+          for _, k in ipairs(fields) do a[#a + 1] = tostring(lazy[k]) ~= nil end
+          for _, k in ipairs(fields) do b[#b + 1] = tostring(full[k]) ~= nil end
+          return { out = order(lazy) .. " | " .. order(full) }
+        end
+        -- Fields assigned, cleared before and after being read, then iterated.
+        function assigned(lazy, full)
+          for _, t in ipairs({ lazy, full }) do
+            t.uptime = 1
+            t.state = nil
+            local _ = t.description
+            t.description = nil
+            t.local_as = t.remote_as
+          end
+          return { out = order(lazy) .. "=" .. tostring(lazy.state) .. tostring(lazy.uptime)
+            .. tostring(lazy.description) .. lazy.local_as
+            .. " | " .. order(full) .. "=" .. tostring(full.state) .. tostring(full.uptime)
+            .. tostring(full.description) .. full.local_as }
+        end
+        -- A nested table read twice is the same table, and what is written to it stays.
+        function nested(lazy, full)
+          for _, t in ipairs({ lazy, full }) do
+            t.stats.update_in = t.stats.update_in + 1
+            t.stats.extra = rawequal(t.stats, t.stats)
+          end
+          return { out = lazy.stats.update_in .. tostring(lazy.stats.extra) .. order(lazy.stats)
+            .. " | " .. full.stats.update_in .. tostring(full.stats.extra) .. order(full.stats) }
+        end
         "#,
     )]);
-    for function in ["untouched", "after_reads"] {
+    for function in ["untouched", "after_reads", "reversed", "assigned", "nested"] {
         let rt = Runtime::new(tmp.path());
         rt.attach("test_lazy.two", "order", function).unwrap();
         let (_, _, peer) = sample_route();
@@ -295,6 +336,79 @@ fn pairs_visits_a_lazy_argument_in_the_order_of_a_full_table() {
         let out = two(&rt, &peer, &mut full).unwrap().out;
         let (lazy, full) = out.split_once(" | ").unwrap();
         assert_eq!(lazy, full, "{function}");
+    }
+}
+
+/// Sixteen fields in a table sized for sixteen: some keys collide, so where each lands
+/// depends on which keys were inserted before it.
+#[derive(Clone, Debug, PartialEq, frrhook::LuaCodec)]
+struct Wide {
+    alpha: u32,
+    bravo: u32,
+    charlie: u32,
+    delta: u32,
+    echo: u32,
+    foxtrot: u32,
+    golf: u32,
+    hotel: u32,
+    india: u32,
+    juliet: u32,
+    kilo: u32,
+    lima: u32,
+    mike: u32,
+    november: u32,
+    oscar: u32,
+    papa: u32,
+}
+
+#[frrhook::hook_point(name = "test_lazy.wide", results(out: String = String::new()))]
+fn wide(lazy: &Wide, full: &mut Wide, field: String);
+
+#[test]
+fn a_field_cleared_before_pairs_keeps_its_slot_as_in_a_full_table() {
+    let tmp = script_dir(&[(
+        "wide",
+        r#"
+        local function order(t)
+          local ks = {}
+          for k in pairs(t) do ks[#ks + 1] = k end
+          return table.concat(ks, ",")
+        end
+        function clear(lazy, full, field)
+          lazy[field], full[field] = nil, nil
+          return { out = order(lazy) .. " | " .. order(full) }
+        end
+        "#,
+    )]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test_lazy.wide", "wide", "clear").unwrap();
+    let v = Wide {
+        alpha: 1,
+        bravo: 2,
+        charlie: 3,
+        delta: 4,
+        echo: 5,
+        foxtrot: 6,
+        golf: 7,
+        hotel: 8,
+        india: 9,
+        juliet: 10,
+        kilo: 11,
+        lima: 12,
+        mike: 13,
+        november: 14,
+        oscar: 15,
+        papa: 16,
+    };
+    for field in [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliet", "kilo", "lima", "mike", "november", "oscar", "papa",
+    ] {
+        let mut full = v.clone();
+        let out = wide(&rt, &v, &mut full, field.to_string()).unwrap().out;
+        let (lazy, full) = out.split_once(" | ").unwrap();
+        assert_eq!(lazy, full, "cleared `{field}`");
+        assert!(!lazy.split(',').any(|k| k == field), "{lazy}");
     }
 }
 
@@ -503,7 +617,7 @@ fn a_kept_table_that_can_neither_be_copied_nor_filled_raises_when_read() {
         r#"
         function f(u)
           if kept == nil then kept = u return {} end
-          local _ = u.n -- read in full: this call's own table needs no copy
+          for _ in pairs(u) do end -- read in full: this call's own table needs no copy
           local n = kept.n -- set before the fill failed: its call's value
           local ok, e = pcall(function() return kept.big end)
           return { out = n .. "/" .. tostring(ok) .. ":" .. tostring(e) }

@@ -198,6 +198,11 @@ pub(super) fn fields_impl(m: &Model) -> TokenStream {
         }
     });
     let count = fields.iter().filter(|f| !f.skip).count();
+    let names = fields.iter().filter(|f| !f.skip).map(|f| &f.lua_name);
+    let arms = fields.iter().filter(|f| !f.skip).enumerate().map(|(i, f)| {
+        let (ty, member) = (&f.ty, &f.member);
+        quote_spanned!(f.span()=> #i => <#ty as #k::LuaEncode>::push_raw(&self.#member, __cx),)
+    });
     let header = super::impl_header_as(
         m,
         Direction::Encode,
@@ -207,10 +212,22 @@ pub(super) fn fields_impl(m: &Model) -> TokenStream {
     quote! {
         #header {
             const FIELD_COUNT: usize = #count;
+            const FIELD_NAMES: &'static [&'static str] = &[#(#names),*];
 
             fn fill_fields(&self, __t: &#k::raw::TableCx<'_, '_>) -> #k::mlua::Result<()> {
                 #(#sets)*
                 ::core::result::Result::Ok(())
+            }
+
+            fn push_field(
+                &self,
+                __i: usize,
+                __cx: &#k::raw::RawCx<'_>,
+            ) -> #k::mlua::Result<()> {
+                match __i {
+                    #(#arms)*
+                    _ => __cx.push_nil(),
+                }
             }
         }
     }
