@@ -58,6 +58,10 @@ pub trait LuaFields: LuaEncode {
     /// Pushes the value of field `i` (the key `FIELD_NAMES[i]`): exactly one value, nil
     /// for an `i` out of range.
     fn push_field(&self, i: usize, cx: &RawCx<'_>) -> mlua::Result<()>;
+
+    /// Field `i` as a lazy source of its own, when its type can be one (a derived
+    /// `Clone` struct): then a lazy table passes it as a lazy table too.
+    fn field_source(&self, i: usize) -> Option<&dyn LazySource>;
 }
 
 /// A value a lazy table is filled from: every `T: LuaFields + Clone + 'static`.
@@ -70,6 +74,8 @@ pub trait LazySource {
     fn field_names(&self) -> &'static [&'static str];
     /// Pushes field `i` (of [`field_names`](LazySource::field_names)): one value.
     fn push_field(&self, i: usize, cx: &RawCx<'_>) -> mlua::Result<()>;
+    /// Field `i` as a lazy source of its own, if its type can be one.
+    fn field_source(&self, i: usize) -> Option<&dyn LazySource>;
     /// An owned copy, kept by a table the script did not read in full during its call.
     fn snapshot(&self) -> Box<dyn LazySource>;
 }
@@ -86,6 +92,9 @@ impl<T: LuaFields + Clone + 'static> LazySource for T {
     }
     fn push_field(&self, i: usize, cx: &RawCx<'_>) -> mlua::Result<()> {
         LuaFields::push_field(self, i, cx)
+    }
+    fn field_source(&self, i: usize) -> Option<&dyn LazySource> {
+        LuaFields::field_source(self, i)
     }
     fn snapshot(&self) -> Box<dyn LazySource> {
         Box::new(self.clone())

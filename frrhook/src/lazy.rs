@@ -402,28 +402,40 @@ impl LazyArgs {
                 ffi::lua_rawgeti(state, pinned, pos);
                 let t = ffi::lua_gettop(state);
                 if self.is_live(state, t) {
-                    if self.room_to_keep(state) {
-                        self.keep(state, t, entry);
-                    } else {
-                        // Past the bound: fill it now, in Lua memory. A field that cannot
-                        // be encoded is not this call's failure (the script did not read
-                        // it): keep a copy after all, so that reading it later fails then.
-                        if self
-                            .fill_from(state, t, &*entry.source, entry.name, entry.touched, false)
-                            .is_ok()
-                        {
-                            ffi::lua_pushnil(state);
-                            ffi::lua_setmetatable(state, t);
-                        } else {
-                            self.keep(state, t, entry);
-                        }
-                    }
+                    self.end_table(state, t, entry);
                 }
                 ffi::lua_settop(state, t - 1);
                 ffi::lua_pushnil(state);
                 ffi::lua_rawseti(state, pinned, pos);
             }
             ffi::lua_settop(state, top);
+        }
+    }
+
+    /// Ends the lazy table at absolute index `t`, whose source (`entry`'s) is about to
+    /// go: it keeps a copy of the value, or, past [`MAX_KEPT`], is made whole now.
+    ///
+    /// # Safety
+    /// `state` is a thread of this state with 6 free slots; `entry.source` still valid.
+    unsafe fn end_table(&self, state: *mut ffi::lua_State, t: c_int, entry: &Live) {
+        // SAFETY: per the contract.
+        unsafe {
+            if self.room_to_keep(state) {
+                self.keep(state, t, entry);
+                return;
+            }
+            // Past the bound: fill it now, in Lua memory. A field that cannot be encoded
+            // is not this call's failure (the script did not read it): keep a copy after
+            // all, so that reading it later fails then.
+            if self
+                .fill_from(state, t, &*entry.source, entry.name, entry.touched, false)
+                .is_ok()
+            {
+                ffi::lua_pushnil(state);
+                ffi::lua_setmetatable(state, t);
+            } else {
+                self.keep(state, t, entry);
+            }
         }
     }
 
@@ -708,7 +720,18 @@ impl LazyArgs {
             self.push_hidden(state, t);
             let hidden = ffi::lua_gettop(state);
             if touched.fields & (1 << i) == 0 {
-                let encoded = self.encode_field(state, hidden, k, &*source, name, i);
+                let nested = match entry {
+                    Entry::Live(_) => (*source).field_source(i),
+                    // A kept table's field is encoded in full: its copy may go before
+                    // a lazy table made from it would.
+                    Entry::Kept(_) => None,
+                };
+                let encoded = match nested {
+                    // A field of a running call's table that can be lazy itself
+                    // (`peer.stats`) is passed as a lazy table of that call.
+                    Some(nested) => self.push_nested(state, hidden, k, nested, name),
+                    None => self.encode_field(state, hidden, k, &*source, name, i),
+                };
                 let had = match encoded {
                     Ok(had) => had,
                     Err(e) => {
@@ -819,6 +842,33 @@ impl LazyArgs {
             }
             ffi::lua_rotate(state, -2, 1);
             ffi::lua_settop(state, -2);
+        }
+    }
+
+    /// Stores a lazy table of the running call for `nested`, a field of one of its lazy
+    /// tables, into the hidden table at absolute index `hidden` under the key at `k`.
+    /// Returns `Ok(true)`: the field is not nil.
+    ///
+    /// # Safety
+    /// As [`read_field`](Self::read_field); `nested` lives as long as the call's
+    /// arguments (it is a field of one).
+    unsafe fn push_nested(
+        &self,
+        state: *mut ffi::lua_State,
+        hidden: c_int,
+        k: c_int,
+        nested: &dyn LazySource,
+        name: &'static str,
+    ) -> Result<bool, String> {
+        // SAFETY: per the contract; the stack is restored.
+        unsafe {
+            if ffi::lua_checkstack(state, 5) == 0 {
+                return Err(format!("argument `{name}`: Lua stack exhausted"));
+            }
+            ffi::lua_pushvalue(state, k);
+            self.push_live(state, name, nested);
+            ffi::lua_rawset(state, hidden);
+            Ok(true)
         }
     }
 
@@ -1091,14 +1141,34 @@ impl LazyArgs {
         source: &dyn LazySource,
     ) -> mlua::Result<()> {
         let state = cx.state();
-        let refs = self.refs.get();
-        // SAFETY: `state` is the stack `cx` pushes to; 3 slots are reserved and exactly
-        // one value (the table) stays pushed. The source's lifetime is erased: `expire`
-        // removes the entry before the call returns (see `raw_call::call`).
+        // SAFETY: `state` is the stack `cx` pushes to; 3 slots are reserved. The source
+        // outlives the table's entry (the contract).
         unsafe {
             if ffi::lua_checkstack(state, 3) == 0 {
                 return Err(mlua::Error::StackError);
             }
+            self.push_live(state, name, source);
+        }
+        Ok(())
+    }
+
+    /// Pushes a lazy table of the running call for `source` (the body of
+    /// [`push_lazy`](Self::push_lazy)).
+    ///
+    /// # Safety
+    /// `state` is a thread of this state with 3 free slots; `source` stays valid until
+    /// the entry pushed here is ended.
+    unsafe fn push_live(
+        &self,
+        state: *mut ffi::lua_State,
+        name: &'static str,
+        source: &dyn LazySource,
+    ) {
+        let refs = self.refs.get();
+        // SAFETY: per the contract; exactly one value (the table) stays pushed. The
+        // source's lifetime is erased: `expire` removes the entry before the call
+        // returns (see `raw_call::call`).
+        unsafe {
             // Sized as a full table of the same type is, so that once filled (in field
             // order) its keys sit where they would, and `pairs` visits them in the
             // same order.
@@ -1120,7 +1190,6 @@ impl LazyArgs {
                 touched: Touched::default(),
             });
         }
-        Ok(())
     }
 }
 

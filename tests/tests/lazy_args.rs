@@ -195,6 +195,29 @@ fn returning_an_untouched_argument_as_the_result_table_returns_its_fields() {
 }
 
 #[test]
+fn a_partly_read_argument_returned_in_the_results_decodes_whole() {
+    // `peer.stats` becomes a lazy table of its own when read; `remote_id` is assigned.
+    let tmp = script_dir(&[(
+        "ret",
+        r#"
+        function f(_, _, peer)
+          local n = peer.stats.update_in
+          peer.remote_id = { string = "192.0.2.9", value = 3221225993 }
+          return { x = peer, n = n }
+        end
+        "#,
+    )]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test.route_match", "ret", "f").unwrap();
+    let (p, mut a, peer) = sample_route();
+    let r = route_match(&rt, &p, &mut a, &peer).unwrap();
+    let mut expected = peer.clone();
+    expected.remote_id = frrhook::codec::frr::InAddr("192.0.2.9".parse().unwrap());
+    assert_eq!(r.get::<Peer>("x").unwrap(), Some(expected));
+    assert_eq!(r.get::<u64>("n").unwrap(), Some(peer.stats.update_in));
+}
+
+#[test]
 fn a_hook_without_reference_arguments_reads_a_kept_table_its_script_returns() {
     // `counter` has no `&T` parameter, so its calls make no lazy table; its script can
     // still return one that an earlier `route_match` call left untouched and kept.
@@ -228,7 +251,7 @@ fn a_field_that_cannot_be_encoded_fails_the_call_when_read() {
         end
         function catches(_, attributes, peer)
           attributes.metric = 99
-          local ok = pcall(function() return peer.stats end)
+          local ok = pcall(function() return peer.stats.update_in end)
           return { attributes = attributes, caught = not ok }
         end
         function ignores(_, attributes, peer)

@@ -203,6 +203,10 @@ pub(super) fn fields_impl(m: &Model) -> TokenStream {
         let (ty, member) = (&f.ty, &f.member);
         quote_spanned!(f.span()=> #i => <#ty as #k::LuaEncode>::push_raw(&self.#member, __cx),)
     });
+    let sources = fields.iter().filter(|f| !f.skip).enumerate().map(|(i, f)| {
+        let (ty, member) = (&f.ty, &f.member);
+        quote_spanned!(f.span()=> #i => <#ty as #k::LuaEncode>::lazy_source(&self.#member),)
+    });
     let header = super::impl_header_as(
         m,
         Direction::Encode,
@@ -227,6 +231,16 @@ pub(super) fn fields_impl(m: &Model) -> TokenStream {
                 match __i {
                     #(#arms)*
                     _ => __cx.push_nil(),
+                }
+            }
+
+            fn field_source(
+                &self,
+                __i: usize,
+            ) -> ::core::option::Option<&dyn #k::lazy::LazySource> {
+                match __i {
+                    #(#sources)*
+                    _ => ::core::option::Option::None,
                 }
             }
         }
