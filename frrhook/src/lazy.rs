@@ -22,6 +22,9 @@
 //!   order whatever order the fields were read in. Reading the last untouched field
 //!   makes it whole too. Types with more than 64 fields are made whole on the first
 //!   touch;
+//! - a field that is itself a derived `Clone` struct (`peer.stats`) is read as a lazy
+//!   table of the same call (ended, and kept, with it); a field of a table kept past
+//!   its call is encoded in full instead, since its copy may go first;
 //! - when the call ends, a table the script has not made whole keeps a copy of the value (a
 //!   `Clone` in a slab whose slot a weak-keyed table gives; a sweep frees the slots of
 //!   tables the collector freed), so a table kept in a global shows the values of *its*
