@@ -12,7 +12,8 @@
 //!   assigned so far live in the table's *hidden* table (see `Touched`), and the
 //!   table itself stays empty, so every such access goes through the metamethods;
 //! - every other way to look at the table makes it whole first: assigning a key that
-//!   names no field, `pairs` (the sandbox's, which returns the filling `next` even for
+//!   names no field or a field the full table does not have (a nil one, which a full
+//!   table would add after its fields), `pairs` (the sandbox's, which returns the filling `next` even for
 //!   plain tables), `#` (`__len`), and the sandbox's `next`, `rawget`, `rawset`,
 //!   `rawlen`, `getmetatable` and `setmetatable` (see [`SANDBOX_WRAPPERS`]); decoders
 //!   call [`crate::codec::lazy::force`]. Making it whole sets every field in
@@ -720,6 +721,11 @@ impl LazyArgs {
                 ffi::lua_pushnil(state);
                 return Ok(true);
             };
+            if self.filling.get() {
+                // An encoder reading a lazy table (through Lua code of its own) while a
+                // field or a table is being filled: refused, as a fill is.
+                return Err(busy(name));
+            }
             self.push_hidden(state, t);
             let hidden = ffi::lua_gettop(state);
             if touched.fields & (1 << i) == 0 {
@@ -733,7 +739,7 @@ impl LazyArgs {
                     // A field of a running call's table that can be lazy itself
                     // (`peer.stats`) is passed as a lazy table of that call.
                     Some(nested) => self.push_nested(state, hidden, k, nested, name),
-                    None => self.encode_field(state, hidden, k, &*source, name, i),
+                    None => self.encode_field(state, hidden, k, &*source, name, i, true),
                 };
                 let had = match encoded {
                     Ok(had) => had,
@@ -795,25 +801,36 @@ impl LazyArgs {
                 // it would in a full table.
                 return Ok(false);
             };
+            if self.filling.get() {
+                return Err(busy(name));
+            }
             self.push_hidden(state, t);
             let hidden = ffi::lua_gettop(state);
-            if touched.fields & (1 << i) == 0 {
-                // Whether the full table has the field decides whether a whole fill
-                // gives it a slot: encode it once to know.
-                let encoded = self.encode_field(state, hidden, k, &*source, name, i);
-                let had = match encoded {
-                    Ok(had) => had,
-                    Err(e) => {
-                        ffi::lua_settop(state, hidden - 1);
-                        return Err(e);
-                    }
-                };
-                touched.fields |= 1 << i;
-                if had {
-                    touched.had |= 1 << i;
-                }
-                self.set_touched(entry, touched);
+            let bit = 1u64 << i;
+            // Whether the full table has the field decides where it goes.
+            let had = if touched.fields & bit != 0 {
+                touched.had & bit != 0
+            } else if (*source).field_source(i).is_some() {
+                // A struct: a table, never nil.
+                true
+            } else {
+                // Only its nil-ness is needed: a value that cannot be encoded is there
+                // (and, never read, fails nothing; as for a table made whole past the
+                // kept-copy bound, an encoder that panics here does not fail the call).
+                self.encode_field(state, hidden, k, &*source, name, i, false)
+                    .unwrap_or(true)
+            };
+            if !had && ffi::lua_type(state, v) != ffi::LUA_TNIL {
+                // A full table gets this key now, after all its fields: make the table
+                // whole first, so that it lands there.
+                ffi::lua_settop(state, hidden - 1);
+                return Ok(false);
             }
+            touched.fields |= bit;
+            if had {
+                touched.had |= bit;
+            }
+            self.set_touched(entry, touched);
             ffi::lua_pushvalue(state, k);
             ffi::lua_pushvalue(state, v);
             ffi::lua_rawset(state, hidden);
@@ -877,7 +894,9 @@ impl LazyArgs {
 
     /// Encodes field `i` of `source` into the hidden table at absolute index `hidden`
     /// of `state`, under the key at absolute index `k` (the field's name), with the
-    /// protections of a whole fill; returns whether its value is not nil.
+    /// protections of a whole fill (`record`: a failure inside a call is the call's);
+    /// returns whether its value is not nil.
+    #[allow(clippy::too_many_arguments)]
     unsafe fn encode_field(
         &self,
         state: *mut ffi::lua_State,
@@ -886,6 +905,7 @@ impl LazyArgs {
         source: &dyn LazySource,
         name: &'static str,
         i: usize,
+        record: bool,
     ) -> Result<bool, String> {
         let mut had = false;
         // SAFETY: `hidden` and `k` are valid indices of `state` (caller); copies of the
@@ -897,7 +917,7 @@ impl LazyArgs {
             }
             ffi::lua_pushvalue(state, k);
             ffi::lua_pushvalue(state, hidden);
-            let r = self.run_fill(state, 2, name, true, |main, cx| {
+            let r = self.run_fill(state, 2, name, record, |main, cx| {
                 // The key, then the hidden table (plain, so setting a field of it runs
                 // nothing) on top of `main`, copied there by `run_fill`.
                 let at = ffi::lua_gettop(main);
@@ -935,9 +955,7 @@ impl LazyArgs {
         if self.filling.replace(true) {
             // An encoder reading a lazy table while another is filled (through the
             // host): refused, so that no copy is freed under a running fill.
-            return Err(format!(
-                "argument `{name}`: read while another argument table was being filled"
-            ));
+            return Err(busy(name));
         }
         let armed = crate::limits::memory_armed();
         let cap = if armed {
@@ -1111,6 +1129,11 @@ impl LuaEncode for HiddenField<'_> {
             .map(|_| ())
             .ok_or(mlua::Error::StackError)
     }
+}
+
+/// The error of a lazy table read while another is being filled.
+fn busy(name: &str) -> String {
+    format!("argument `{name}`: read while another argument table was being filled")
 }
 
 /// The position in `names` of the key at `k`, when it is a string naming a field.

@@ -43,7 +43,9 @@
 //! (and while a script is compiled): mlua protects every allocating API call while a
 //! limit is set, which made argument marshalling much slower when the cap stayed on all
 //! the time. Allocations by the host outside a call (encoding arguments, decoding
-//! results) are not counted against the cap; their size is the host's choice.
+//! results) are not counted against the cap; their size is the host's choice. Inside a
+//! call, filling a lazy argument table lifts the cap too; the small tables that reading
+//! a lazy argument field by field makes (its hidden table, a nested lazy table) count.
 
 use std::cell::Cell;
 use std::ffi::c_int;

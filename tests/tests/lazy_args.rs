@@ -318,9 +318,7 @@ fn pairs_visits_a_lazy_argument_in_the_order_of_a_full_table() {
         end
         -- Fields read one by one in reverse order, then iterated.
         function reversed(lazy, full)
-          local fields = { "stats", "remote_address", "local_address", "last_resettime",
-            "last_readtime", "uptime", "description", "state", "local_id", "remote_id",
-            "local_as", "remote_as" }
+          local fields = { "stats", "state", "remote_id", "local_as", "remote_as" }
           local a, b = {}, {}
           for _, k in ipairs(fields) do a[#a + 1] = tostring(lazy[k]) ~= nil end
           for _, k in ipairs(fields) do b[#b + 1] = tostring(full[k]) ~= nil end
@@ -329,16 +327,16 @@ fn pairs_visits_a_lazy_argument_in_the_order_of_a_full_table() {
         -- Fields assigned, cleared before and after being read, then iterated.
         function assigned(lazy, full)
           for _, t in ipairs({ lazy, full }) do
-            t.uptime = 1
+            t.local_as = 1
             t.state = nil
-            local _ = t.description
-            t.description = nil
-            t.local_as = t.remote_as
+            local _ = t.remote_id
+            t.remote_id = nil
+            t.remote_as = t.local_as + 1
           end
-          return { out = order(lazy) .. "=" .. tostring(lazy.state) .. tostring(lazy.uptime)
-            .. tostring(lazy.description) .. lazy.local_as
-            .. " | " .. order(full) .. "=" .. tostring(full.state) .. tostring(full.uptime)
-            .. tostring(full.description) .. full.local_as }
+          return { out = order(lazy) .. "=" .. tostring(lazy.state) .. tostring(lazy.remote_id)
+            .. lazy.local_as .. lazy.remote_as
+            .. " | " .. order(full) .. "=" .. tostring(full.state) .. tostring(full.remote_id)
+            .. full.local_as .. full.remote_as }
         end
         -- A nested table read twice is the same table, and what is written to it stays.
         function nested(lazy, full)
@@ -432,6 +430,137 @@ fn a_field_cleared_before_pairs_keeps_its_slot_as_in_a_full_table() {
         let (lazy, full) = out.split_once(" | ").unwrap();
         assert_eq!(lazy, full, "cleared `{field}`");
         assert!(!lazy.split(',').any(|k| k == field), "{lazy}");
+    }
+}
+
+/// Sixteen optional fields, for fields that a full table does not have.
+#[derive(Clone, Debug, PartialEq, frrhook::LuaCodec)]
+struct Sparse {
+    alpha: Option<u32>,
+    bravo: Option<u32>,
+    charlie: Option<u32>,
+    delta: Option<u32>,
+    echo: Option<u32>,
+    foxtrot: Option<u32>,
+    golf: Option<u32>,
+    hotel: Option<u32>,
+    india: Option<u32>,
+    juliet: Option<u32>,
+    kilo: Option<u32>,
+    lima: Option<u32>,
+    mike: Option<u32>,
+    november: Option<u32>,
+    oscar: Option<u32>,
+    papa: Option<u32>,
+}
+
+#[frrhook::hook_point(name = "test_lazy.sparse", results(out: String = String::new()))]
+fn sparse(lazy: &Sparse, full: &mut Sparse, field: String);
+
+#[test]
+fn a_field_absent_from_the_full_table_lands_where_assigning_it_puts_it() {
+    let tmp = script_dir(&[(
+        "sparse",
+        r#"
+        local function order(t)
+          local ks = {}
+          for k in pairs(t) do ks[#ks + 1] = k end
+          return table.concat(ks, ",")
+        end
+        function assign(lazy, full, field)
+          lazy[field], full[field] = 1, 1
+          return { out = order(lazy) .. " | " .. order(full) }
+        end
+        function assign_then_clear(lazy, full, field)
+          lazy[field], full[field] = 1, 1
+          lazy[field], full[field] = nil, nil
+          return { out = order(lazy) .. " | " .. order(full) }
+        end
+        function clear_absent(lazy, full, field)
+          lazy[field], full[field] = nil, nil
+          return { out = tostring(lazy[field]) .. order(lazy) .. " | " .. tostring(full[field]) .. order(full) }
+        end
+        "#,
+    )]);
+    let names = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliet", "kilo", "lima", "mike", "november", "oscar", "papa",
+    ];
+    for function in ["assign", "assign_then_clear", "clear_absent"] {
+        let rt = Runtime::new(tmp.path());
+        rt.attach("test_lazy.sparse", "sparse", function).unwrap();
+        for (i, field) in names.iter().enumerate() {
+            // Every field set but `field`.
+            let mut v = Sparse {
+                alpha: Some(1),
+                bravo: Some(1),
+                charlie: Some(1),
+                delta: Some(1),
+                echo: Some(1),
+                foxtrot: Some(1),
+                golf: Some(1),
+                hotel: Some(1),
+                india: Some(1),
+                juliet: Some(1),
+                kilo: Some(1),
+                lima: Some(1),
+                mike: Some(1),
+                november: Some(1),
+                oscar: Some(1),
+                papa: Some(1),
+            };
+            let fields = [
+                &mut v.alpha,
+                &mut v.bravo,
+                &mut v.charlie,
+                &mut v.delta,
+                &mut v.echo,
+                &mut v.foxtrot,
+                &mut v.golf,
+                &mut v.hotel,
+                &mut v.india,
+                &mut v.juliet,
+                &mut v.kilo,
+                &mut v.lima,
+                &mut v.mike,
+                &mut v.november,
+                &mut v.oscar,
+                &mut v.papa,
+            ];
+            *fields[i] = None;
+            let mut full = v.clone();
+            let out = sparse(&rt, &v, &mut full, field.to_string()).unwrap().out;
+            let (lazy, full) = out.split_once(" | ").unwrap();
+            assert_eq!(lazy, full, "{function} `{field}`");
+        }
+    }
+}
+
+#[test]
+fn assigning_a_field_that_cannot_be_encoded_fails_nothing() {
+    let tmp = script_dir(&[(
+        "writer",
+        r#"
+        function whole(_, _, peer)
+          peer.stats = { update_in = 0, update_out = 0 }
+          return { x = peer.stats.update_in }
+        end
+        function part(_, _, peer)
+          local s = peer.stats
+          s.update_in = 0
+          return { x = s.update_in + s.update_out }
+        end
+        "#,
+    )]);
+    let (p, a0, mut peer) = sample_route();
+    // u64::MAX does not fit in a Lua integer; the scripts overwrite it without reading it.
+    peer.stats.update_in = u64::MAX;
+    for (function, x) in [("whole", 0), ("part", peer.stats.update_out)] {
+        let rt = Runtime::new(tmp.path());
+        rt.attach("test.route_match", "writer", function).unwrap();
+        let mut a = a0.clone();
+        let r = route_match(&rt, &p, &mut a, &peer).unwrap();
+        assert_eq!(r.get::<u64>("x").unwrap(), Some(x), "{function}");
     }
 }
 
