@@ -21,8 +21,9 @@
 //!   made nil keeping its slot as in a full table) and removes the metatable: it is then
 //!   a plain table laid out as the full table is, so `pairs` visits its keys in the same
 //!   order whatever order the fields were read in. Reading the last untouched field
-//!   makes it whole too. Types with more than 64 fields are made whole on the first
-//!   touch;
+//!   makes it whole too, and so does the 17th field access (`PER_FIELD_ACCESSES`), so
+//!   that a script reading the table in a loop reads it raw from then on. Types with
+//!   more than 64 fields are made whole on the first touch;
 //! - a field that is itself a derived `Clone` struct (`peer.stats`) is read as a lazy
 //!   table of the same call (ended, and kept, with it); a field of a table kept past
 //!   its call is encoded in full instead, since its copy may go first;
@@ -89,7 +90,14 @@ struct Touched {
     /// Bit `i` (of a touched field): the full table has field `i` (its value was not
     /// nil), so a whole fill gives it a slot even if the script made it nil since.
     had: u64,
+    /// Field reads and writes so far through the metamethods.
+    accesses: u32,
 }
+
+/// Field accesses through the metamethods after which a table is made whole, so that
+/// a script that keeps reading it (in a loop) reads it raw from then on: per-field
+/// reads never cost much more than one whole fill.
+const PER_FIELD_ACCESSES: u32 = 16;
 
 /// Types with more fields than this are filled whole on their first touch.
 const PER_FIELD_MAX: usize = 64;
@@ -726,6 +734,11 @@ impl LazyArgs {
                 // field or a table is being filled: refused, as a fill is.
                 return Err(busy(name));
             }
+            if touched.accesses >= PER_FIELD_ACCESSES {
+                return Ok(false);
+            }
+            touched.accesses += 1;
+            self.set_touched(entry, touched);
             self.push_hidden(state, t);
             let hidden = ffi::lua_gettop(state);
             if touched.fields & (1 << i) == 0 {
@@ -804,6 +817,11 @@ impl LazyArgs {
             if self.filling.get() {
                 return Err(busy(name));
             }
+            if touched.accesses >= PER_FIELD_ACCESSES {
+                return Ok(false);
+            }
+            touched.accesses += 1;
+            self.set_touched(entry, touched);
             self.push_hidden(state, t);
             let hidden = ffi::lua_gettop(state);
             let bit = 1u64 << i;
@@ -1472,6 +1490,64 @@ mod tests {
     #[lua(crate = "crate::codec")]
     struct Probe {
         n: u32,
+    }
+
+    #[derive(Clone, LuaCodec)]
+    #[lua(crate = "crate::codec")]
+    struct Pair {
+        a: u32,
+        b: u32,
+    }
+
+    /// Runs `code` in one call that passes `pair` as the lazy global `t`; returns what
+    /// `code` returned and whether `t` was still lazy (had a metatable) after it ran.
+    fn read_in_call(sb: &SandboxedLua, pair: &Pair, code: &std::ffi::CStr) -> (i64, bool) {
+        let lua = &sb.lua;
+        lua.exec_raw_lua(|raw| {
+            let state = raw.state();
+            // SAFETY: `state` is `lua`'s current stack; what is pushed is popped; `pair`
+            // outlives `expire`, which ends the table before returning.
+            unsafe {
+                let cx = RawCx::new(lua, state);
+                let mark = sb.lazy().mark();
+                sb.lazy().enter();
+                let source = pair.lazy_source().expect("a derived Clone struct");
+                sb.lazy().push_lazy(&cx, "pair", source).unwrap();
+                ffi::lua_setglobal(state, c"t".as_ptr());
+                assert_eq!(ffi::luaL_loadstring(state, code.as_ptr()), ffi::LUA_OK);
+                assert_eq!(ffi::lua_pcall(state, 0, 1, 0), ffi::LUA_OK);
+                let n = ffi::lua_tointegerx(state, -1, std::ptr::null_mut());
+                ffi::lua_settop(state, -2);
+                ffi::lua_getglobal(state, c"t".as_ptr());
+                let lazy = ffi::lua_getmetatable(state, -1) != 0;
+                ffi::lua_settop(state, 0);
+                sb.lazy().expire(state, mark);
+                sb.lazy().leave();
+                (n, lazy)
+            }
+        })
+    }
+
+    #[test]
+    fn a_table_read_field_by_field_many_times_is_made_whole() {
+        let sb = SandboxedLua::new(&Sandbox::default()).unwrap();
+        let pair = Pair { a: 2, b: 3 };
+        // Fewer reads than the bound: still lazy (only `a` read, into the hidden table).
+        let few = format!(
+            "local s = 0 for _ = 1, {} do s = s + t.a end return s",
+            PER_FIELD_ACCESSES
+        );
+        let few = std::ffi::CString::new(few).unwrap();
+        let (n, lazy) = read_in_call(&sb, &pair, &few);
+        assert_eq!((n, lazy), (2 * i64::from(PER_FIELD_ACCESSES), true));
+        // One more: made whole, then read raw.
+        let many = format!(
+            "local s = 0 for _ = 1, {} do s = s + t.a end return s",
+            PER_FIELD_ACCESSES + 5
+        );
+        let many = std::ffi::CString::new(many).unwrap();
+        let (n, lazy) = read_in_call(&sb, &pair, &many);
+        assert_eq!((n, lazy), (2 * i64::from(PER_FIELD_ACCESSES + 5), false));
     }
 
     /// Pushes `count` lazy tables as one call would and stores them in global `kept`,
