@@ -258,10 +258,6 @@ fn a_field_that_cannot_be_encoded_fails_the_call_when_read() {
           attributes.metric = 99
           return { attributes = attributes }
         end
-        function reads_another(_, attributes, peer)
-          attributes.metric = 99
-          return { attributes = attributes, x = peer.remote_as + peer.remote_id.value }
-        end
         "#,
     )]);
     let (p, a0, mut peer) = sample_route();
@@ -281,9 +277,8 @@ fn a_field_that_cannot_be_encoded_fails_the_call_when_read() {
         );
         assert_eq!(a, a0, "{function}: attributes untouched");
     }
-    // A script that never reads `peer` never needs it encoded, and one that reads
-    // other fields of it needs only those.
-    for function in ["ignores", "reads_another"] {
+    // A script that never reads `peer` never needs it encoded.
+    for function in ["ignores"] {
         let rt = Runtime::new(tmp.path());
         rt.attach("test.route_match", "reader", function).unwrap();
         let mut a = a0.clone();
@@ -536,32 +531,123 @@ fn a_field_absent_from_the_full_table_lands_where_assigning_it_puts_it() {
     }
 }
 
+/// Nine fields (enough to be read field by field), one of them a nested struct.
+#[derive(Clone, Debug, PartialEq, frrhook::LuaCodec)]
+struct Counters {
+    a: u32,
+    b: u32,
+    c: u32,
+    d: u32,
+    e: u32,
+    f: u32,
+    g: u32,
+    big: u64,
+    inner: Inner,
+}
+
+#[derive(Clone, Debug, PartialEq, frrhook::LuaCodec)]
+struct Inner {
+    x: u32,
+    y: u64,
+}
+
+#[frrhook::hook_point(name = "test_lazy.counters", results(out: String = String::new()))]
+fn counters(lazy: &Counters, full: &mut Counters);
+
+fn counters_value(big: u64) -> Counters {
+    Counters {
+        a: 1,
+        b: 2,
+        c: 3,
+        d: 4,
+        e: 5,
+        f: 6,
+        g: 7,
+        big,
+        inner: Inner { x: 8, y: big },
+    }
+}
+
 #[test]
-fn assigning_a_field_that_cannot_be_encoded_fails_nothing() {
+fn fields_that_cannot_be_encoded_fail_only_a_script_that_reads_them() {
     let tmp = script_dir(&[(
-        "writer",
+        "counters",
         r#"
-        function whole(_, _, peer)
-          peer.stats = { update_in = 0, update_out = 0 }
-          return { x = peer.stats.update_in }
+        function reads_others(c) return { out = tostring(c.a + c.b) } end
+        function reads_big(c) return { out = tostring(c.big) } end
+        function catches_big(c)
+          local ok = pcall(function() return c.inner.y end)
+          return { out = tostring(ok) }
         end
-        function part(_, _, peer)
-          local s = peer.stats
-          s.update_in = 0
-          return { x = s.update_in + s.update_out }
+        function assigns_big(c)
+          c.big = 0
+          c.inner = { x = 1, y = 2 }
+          return { out = tostring(c.big + c.inner.y) }
+        end
+        -- `inner` has two fields: a table that small is filled whole on its first
+        -- touch, so even assigning one of its fields encodes the other.
+        function assigns_inner_y(c)
+          local i = c.inner
+          i.y = 0
+          return { out = tostring(i.x + i.y) }
         end
         "#,
     )]);
-    let (p, a0, mut peer) = sample_route();
-    // u64::MAX does not fit in a Lua integer; the scripts overwrite it without reading it.
-    peer.stats.update_in = u64::MAX;
-    for (function, x) in [("whole", 0), ("part", peer.stats.update_out)] {
+    // u64::MAX does not fit in a Lua integer.
+    let v = counters_value(u64::MAX);
+    for (function, out) in [
+        ("reads_others", Some("3")),
+        ("reads_big", None),
+        ("catches_big", None),
+        ("assigns_big", Some("2")),
+        ("assigns_inner_y", None),
+    ] {
         let rt = Runtime::new(tmp.path());
-        rt.attach("test.route_match", "writer", function).unwrap();
-        let mut a = a0.clone();
-        let r = route_match(&rt, &p, &mut a, &peer).unwrap();
-        assert_eq!(r.get::<u64>("x").unwrap(), Some(x), "{function}");
+        rt.attach("test_lazy.counters", "counters", function)
+            .unwrap();
+        let mut full = counters_value(1);
+        match (counters(&rt, &v, &mut full), out) {
+            (Ok(r), Some(out)) => assert_eq!(r.out, out, "{function}"),
+            (Err(e), None) => {
+                assert_eq!(e.kind(), ErrorKind::Encode, "{function}: {e}");
+                assert!(e.message().contains("argument `lazy`"), "{e}");
+            }
+            (r, out) => panic!("{function}: {:?} against {out:?}", r.map(|r| r.out)),
+        }
     }
+}
+
+#[test]
+fn a_nested_table_read_field_by_field_is_one_table_laid_out_as_a_full_one() {
+    let tmp = script_dir(&[(
+        "counters",
+        r#"
+        local function order(t)
+          local ks = {}
+          for k in pairs(t) do ks[#ks + 1] = k end
+          return table.concat(ks, ",")
+        end
+        function nested(lazy, full)
+          for _, t in ipairs({ lazy, full }) do
+            t.inner.x = t.inner.x + 1
+            t.inner.extra = rawequal(t.inner, t.inner)
+            t.g = nil
+          end
+          return { out = lazy.inner.x .. tostring(lazy.inner.extra) .. order(lazy.inner)
+            .. order(lazy) .. " | " .. full.inner.x .. tostring(full.inner.extra)
+            .. order(full.inner) .. order(full) }
+        end
+        "#,
+    )]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test_lazy.counters", "counters", "nested")
+        .unwrap();
+    let v = counters_value(1);
+    let mut full = v.clone();
+    let out = counters(&rt, &v, &mut full).unwrap().out;
+    let (lazy, full) = out.split_once(" | ").unwrap();
+    assert_eq!(lazy, full);
+    assert!(lazy.starts_with("9true"), "{lazy}");
 }
 
 #[test]
