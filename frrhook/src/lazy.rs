@@ -20,9 +20,13 @@
 //!   declaration order (from the hidden table where the script touched it, a field it
 //!   made nil keeping its slot as in a full table) and removes the metatable: it is then
 //!   a plain table laid out as the full table is, so `pairs` visits its keys in the same
-//!   order whatever order the fields were read in. Reading the last untouched field
-//!   makes it whole too, and so does the 17th field access (`PER_FIELD_ACCESSES`), so
-//!   that a script reading the table in a loop reads it raw from then on. Types with
+//!   order whatever order the fields were read in. For a type read field by field,
+//!   making it whole first encodes every missing field into the hidden table and only
+//!   then sets them all, so a field that cannot be encoded leaves the table as it was.
+//!   Reading the last untouched field makes it whole too, and so does the 17th field
+//!   access (`PER_FIELD_ACCESSES`; best effort: if a field the script never read cannot
+//!   be encoded, the table stays field by field), so that a script reading the table
+//!   in a loop reads it raw from then on. Types with
 //!   fewer than 9 fields (one fill costs less than reading a few of them one by one)
 //!   or more than 64 are made whole on the first touch;
 //! - a field that is itself a derived `Clone` struct (`peer.stats`) is read as a lazy
@@ -63,6 +67,7 @@ use crate::codec::raw::{RawCx, TableCx};
 pub(crate) const MAX_KEPT: usize = 4096;
 
 /// A lazy table of the running call, and what it is filled from.
+#[derive(Clone, Copy)]
 struct Live {
     table: *const c_void,
     /// Borrowed for the call only: [`LazyArgs::expire`] drops every `Live` of a call
@@ -452,14 +457,15 @@ impl LazyArgs {
             // Past the bound: fill it now, in Lua memory. A field that cannot be encoded
             // is not this call's failure (the script did not read it): keep a copy after
             // all, so that reading it later fails then.
+            let mut touched = entry.touched;
             if self
-                .fill_from(state, t, &*entry.source, entry.name, entry.touched, false)
+                .make_whole(state, t, &*entry.source, entry.name, &mut touched, false)
                 .is_ok()
             {
                 ffi::lua_pushnil(state);
                 ffi::lua_setmetatable(state, t);
             } else {
-                self.keep(state, t, entry);
+                self.keep(state, t, &Live { touched, ..*entry });
             }
         }
     }
@@ -563,8 +569,9 @@ impl LazyArgs {
                         *self.panic.borrow_mut() = Some(payload);
                         self.trouble.set(true);
                     }
+                    let mut touched = entry.touched;
                     if self
-                        .fill_from(state, t, &*entry.source, entry.name, entry.touched, false)
+                        .make_whole(state, t, &*entry.source, entry.name, &mut touched, false)
                         .is_ok()
                     {
                         ffi::lua_pushnil(state);
@@ -706,8 +713,10 @@ impl LazyArgs {
                 }
                 return Ok(());
             };
-            let (source, name, touched) = self.parts(entry);
-            self.fill_from(state, t, &*source, name, touched, true)?;
+            let (source, name, mut touched) = self.parts(entry);
+            let made = self.make_whole(state, t, &*source, name, &mut touched, true);
+            self.set_touched(entry, touched);
+            made?;
             self.filled(state, t, entry);
             Ok(())
         }
@@ -747,11 +756,9 @@ impl LazyArgs {
                 // field or a table is being filled: refused, as a fill is.
                 return Err(busy(name));
             }
-            if touched.accesses >= PER_FIELD_ACCESSES {
+            if self.past_access_bound(state, t, entry, &*source, name, &mut touched) {
                 return Ok(false);
             }
-            touched.accesses += 1;
-            self.set_touched(entry, touched);
             self.push_hidden(state, t);
             let hidden = ffi::lua_gettop(state);
             if touched.fields & (1 << i) == 0 {
@@ -781,9 +788,10 @@ impl LazyArgs {
                 self.set_touched(entry, touched);
                 if touched.fields == all_fields(names.len()) {
                     // Every field is in the hidden table: make the table whole now, so
-                    // that it reads raw from here on and needs no kept copy.
+                    // that it reads raw from here on and needs no kept copy (nothing is
+                    // encoded any more: this cannot fail).
                     ffi::lua_settop(state, hidden - 1);
-                    self.fill_from(state, t, &*source, name, touched, true)?;
+                    self.make_whole(state, t, &*source, name, &mut touched, true)?;
                     self.filled(state, t, entry);
                     ffi::lua_pushvalue(state, k);
                     ffi::lua_rawget(state, t);
@@ -830,11 +838,9 @@ impl LazyArgs {
             if self.filling.get() {
                 return Err(busy(name));
             }
-            if touched.accesses >= PER_FIELD_ACCESSES {
+            if self.past_access_bound(state, t, entry, &*source, name, &mut touched) {
                 return Ok(false);
             }
-            touched.accesses += 1;
-            self.set_touched(entry, touched);
             self.push_hidden(state, t);
             let hidden = ffi::lua_gettop(state);
             let bit = 1u64 << i;
@@ -868,6 +874,105 @@ impl LazyArgs {
             ffi::lua_settop(state, hidden - 1);
             Ok(true)
         }
+    }
+
+    /// Counts one field access of the lazy table at absolute index `t`; past
+    /// [`PER_FIELD_ACCESSES`] makes it whole (best effort: a field that cannot be
+    /// encoded is not the call's failure, since the script did not read it; the table
+    /// then stays field by field for good) and returns `true` when it did.
+    ///
+    /// # Safety
+    /// As [`read_field`](Self::read_field).
+    unsafe fn past_access_bound(
+        &self,
+        state: *mut ffi::lua_State,
+        t: c_int,
+        entry: Entry,
+        source: &dyn LazySource,
+        name: &'static str,
+        touched: &mut Touched,
+    ) -> bool {
+        if touched.accesses == u32::MAX {
+            return false;
+        }
+        touched.accesses += 1;
+        if touched.accesses <= PER_FIELD_ACCESSES {
+            self.set_touched(entry, *touched);
+            return false;
+        }
+        // SAFETY: per the contract.
+        let made = unsafe { self.make_whole(state, t, source, name, touched, false) };
+        if made.is_ok() {
+            // SAFETY: per the contract; the table is whole.
+            unsafe { self.filled(state, t, entry) };
+            return true;
+        }
+        touched.accesses = u32::MAX;
+        self.set_touched(entry, *touched);
+        false
+    }
+
+    /// Makes the lazy table at absolute index `t` whole (it keeps its metatable if this
+    /// fails; the caller removes it). A type read field by field goes in two steps, so
+    /// that a failure leaves the table as it was: every field not yet in the hidden
+    /// table is encoded there first (`touched` records each one that made it, also on
+    /// failure), and only then are all fields set, in declaration order, from the
+    /// hidden table, which encodes nothing and cannot fail.
+    ///
+    /// # Safety
+    /// `state` is a thread of this state; `t` an absolute index of the lazy table.
+    unsafe fn make_whole(
+        &self,
+        state: *mut ffi::lua_State,
+        t: c_int,
+        source: &dyn LazySource,
+        name: &'static str,
+        touched: &mut Touched,
+        record: bool,
+    ) -> Result<(), String> {
+        let names = source.field_names();
+        if !per_field(names.len()) {
+            // SAFETY: per the contract.
+            return unsafe { self.fill_from(state, t, source, name, *touched, record) };
+        }
+        let all = all_fields(names.len());
+        if touched.fields != all {
+            let done = Cell::new((touched.fields, touched.had));
+            // SAFETY: per the contract; the hidden table is pushed on `state`, copied to
+            // `main` by `run_fill`, and popped.
+            let r = unsafe {
+                if ffi::lua_checkstack(state, 3) == 0 {
+                    return Err(format!("argument `{name}`: Lua stack exhausted"));
+                }
+                self.push_hidden(state, t);
+                let r = self.run_fill(state, 1, name, record, |main, cx| {
+                    // The hidden table, plain, on top of `main`.
+                    let at = ffi::lua_gettop(main);
+                    let hidden = TableCx::existing(cx, at);
+                    for (i, key) in names.iter().enumerate() {
+                        let bit = 1u64 << i;
+                        let (fields, had) = done.get();
+                        if fields & bit != 0 {
+                            continue;
+                        }
+                        hidden.field_bytes(key.as_bytes(), &SourceField { source, i })?;
+                        let v = cx
+                            .push_field_bytes(at, key.as_bytes())
+                            .ok_or(mlua::Error::StackError)?;
+                        let present = !cx.is_nil(v);
+                        cx.pop(1);
+                        done.set((fields | bit, if present { had | bit } else { had }));
+                    }
+                    Ok(())
+                });
+                ffi::lua_settop(state, -2);
+                r
+            };
+            (touched.fields, touched.had) = done.get();
+            r?;
+        }
+        // SAFETY: per the contract; every field is in the hidden table.
+        unsafe { self.fill_from(state, t, source, name, *touched, record) }
     }
 
     /// Pushes the hidden table of the lazy table at absolute index `t`, made if it has

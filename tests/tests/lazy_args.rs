@@ -616,6 +616,59 @@ fn fields_that_cannot_be_encoded_fail_only_a_script_that_reads_them() {
 }
 
 #[test]
+fn a_fill_that_fails_halfway_leaves_the_table_as_it_was() {
+    let tmp = script_dir(&[(
+        "counters",
+        r#"
+        -- The first call: `big` cannot be encoded, so making `c` whole fails after
+        -- some fields. The second: what the script saw, and its kept table.
+        function twice(c)
+          if kept == nil then return fails(c) end
+          return later(c)
+        end
+        function fails(c)
+          kept = c
+          c.a = nil
+          c.b = 20
+          local ok = pcall(pairs, c)
+          seen = tostring(c.a) .. "/" .. c.b .. "/" .. c.c .. "/" .. tostring(ok)
+          return {}
+        end
+        function later(c)
+          kept.d = nil
+          kept.e = 100
+          return { out = seen .. " " .. tostring(kept.a) .. "/" .. kept.b .. "/"
+            .. tostring(kept.d) .. "/" .. kept.e .. "/" .. kept.f }
+        end
+        function loops(c)
+          local s = 0
+          for _ = 1, 40 do s = s + c.a end
+          return { out = tostring(s) }
+        end
+        "#,
+    )]);
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test_lazy.counters", "counters", "twice")
+        .unwrap();
+    let mut full = counters_value(1);
+    let e = counters(&rt, &counters_value(u64::MAX), &mut full).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Encode, "{e}");
+    // What the script saw after the failed fill, and its kept table in a later call:
+    // the values it set and cleared, the others its call's, nothing half-filled.
+    let out = counters(&rt, &counters_value(1), &mut full).unwrap().out;
+    assert_eq!(out, "nil/20/3/false nil/20/nil/100/6");
+    // Past the access bound the table is made whole only if it can be: reading `a` in
+    // a loop does not fail because `big` cannot be encoded.
+    let rt = Runtime::new(tmp.path());
+    rt.attach("test_lazy.counters", "counters", "loops")
+        .unwrap();
+    let out = counters(&rt, &counters_value(u64::MAX), &mut full)
+        .unwrap()
+        .out;
+    assert_eq!(out, "40");
+}
+
+#[test]
 fn a_nested_table_read_field_by_field_is_one_table_laid_out_as_a_full_one() {
     let tmp = script_dir(&[(
         "counters",
