@@ -14,7 +14,7 @@
 //! `scalar_by_hand`; and FRR's documented example (`benches/scripts/frr_example.lua`,
 //! group `route_match_frr_example`): `frr_example`, `frr_example_by_hand`; and what
 //! reading one field of the lazy `peer` costs (`benches/scripts/peer_field.lua`):
-//! `peer_one_field`, `peer_untouched`. Without a variant (as `cargo bench` runs it) it
+//! `peer_one_field`, `peer_untouched`, `peer_pairs`. Without a variant (as `cargo bench` runs it) it
 //! prints this list and exits.
 
 #![allow(dead_code)]
@@ -51,6 +51,7 @@ const VARIANTS: &[&str] = &[
     "frr_example_by_hand",
     "peer_one_field",
     "peer_untouched",
+    "peer_pairs",
 ];
 
 fn main() {
@@ -91,15 +92,15 @@ fn main() {
                 black_box(by_hand.call(&r.prefix, &mut a, peer).unwrap());
             }
         }
-        "peer_one_field" | "peer_untouched" => {
+        "peer_one_field" | "peer_untouched" | "peer_pairs" => {
             let rt = frrhook::Runtime::builder()
                 .script_dir(BENCH_SCRIPT_DIR)
                 .limits(frrhook::Limits::none())
                 .build();
-            let function = if variant == "peer_one_field" {
-                "one_field"
-            } else {
-                "untouched"
+            let function = match variant.as_str() {
+                "peer_one_field" => "one_field",
+                "peer_pairs" => "iterates",
+                _ => "untouched",
             };
             rt.attach_hook(hooks::RouteMatchArgs::hook(), "peer_field", function)
                 .unwrap();

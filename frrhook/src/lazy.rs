@@ -21,8 +21,9 @@
 //!   made nil keeping its slot as in a full table) and removes the metatable: it is then
 //!   a plain table laid out as the full table is, so `pairs` visits its keys in the same
 //!   order whatever order the fields were read in. For a type read field by field,
-//!   making it whole first encodes every missing field into the hidden table and only
-//!   then sets them all, so a field that cannot be encoded leaves the table as it was.
+//!   making it whole first encodes every untouched field into a scratch sequence and
+//!   only then sets them all, so a field that cannot be encoded leaves the table as it
+//!   was.
 //!   Reading the last untouched field makes it whole too, and so does the 17th field
 //!   access (`PER_FIELD_ACCESSES`; best effort: if a field the script never read cannot
 //!   be encoded, the table stays field by field), so that a script reading the table
@@ -912,12 +913,9 @@ impl LazyArgs {
         false
     }
 
-    /// Makes the lazy table at absolute index `t` whole (it keeps its metatable if this
-    /// fails; the caller removes it). A type read field by field goes in two steps, so
-    /// that a failure leaves the table as it was: every field not yet in the hidden
-    /// table is encoded there first (`touched` records each one that made it, also on
-    /// failure), and only then are all fields set, in declaration order, from the
-    /// hidden table, which encodes nothing and cannot fail.
+    /// Makes the lazy table at absolute index `t` whole (it keeps its metatable, and
+    /// stays as it was, if this fails; the caller removes the metatable). See
+    /// [`fill_from`](Self::fill_from).
     ///
     /// # Safety
     /// `state` is a thread of this state; `t` an absolute index of the lazy table.
@@ -930,48 +928,7 @@ impl LazyArgs {
         touched: &mut Touched,
         record: bool,
     ) -> Result<(), String> {
-        let names = source.field_names();
-        if !per_field(names.len()) {
-            // SAFETY: per the contract.
-            return unsafe { self.fill_from(state, t, source, name, *touched, record) };
-        }
-        let all = all_fields(names.len());
-        if touched.fields != all {
-            let done = Cell::new((touched.fields, touched.had));
-            // SAFETY: per the contract; the hidden table is pushed on `state`, copied to
-            // `main` by `run_fill`, and popped.
-            let r = unsafe {
-                if ffi::lua_checkstack(state, 3) == 0 {
-                    return Err(format!("argument `{name}`: Lua stack exhausted"));
-                }
-                self.push_hidden(state, t);
-                let r = self.run_fill(state, 1, name, record, |main, cx| {
-                    // The hidden table, plain, on top of `main`.
-                    let at = ffi::lua_gettop(main);
-                    let hidden = TableCx::existing(cx, at);
-                    for (i, key) in names.iter().enumerate() {
-                        let bit = 1u64 << i;
-                        let (fields, had) = done.get();
-                        if fields & bit != 0 {
-                            continue;
-                        }
-                        hidden.field_bytes(key.as_bytes(), &SourceField { source, i })?;
-                        let v = cx
-                            .push_field_bytes(at, key.as_bytes())
-                            .ok_or(mlua::Error::StackError)?;
-                        let present = !cx.is_nil(v);
-                        cx.pop(1);
-                        done.set((fields | bit, if present { had | bit } else { had }));
-                    }
-                    Ok(())
-                });
-                ffi::lua_settop(state, -2);
-                r
-            };
-            (touched.fields, touched.had) = done.get();
-            r?;
-        }
-        // SAFETY: per the contract; every field is in the hidden table.
+        // SAFETY: per the contract.
         unsafe { self.fill_from(state, t, source, name, *touched, record) }
     }
 
@@ -1188,40 +1145,60 @@ impl LazyArgs {
             ffi::lua_pushnil(state);
             ffi::lua_setmetatable(state, idx);
             let result = self.run_fill(state, moved, name, record, |main, cx| {
-                let table = TableCx::existing(cx, ffi::lua_gettop(main));
-                if touched.fields == 0 {
+                let table_at = ffi::lua_gettop(main);
+                let table = TableCx::existing(cx, table_at);
+                let names = source.field_names();
+                if !per_field(names.len()) {
+                    // A small table: set in one go, as it always was (on failure, the
+                    // fields set before stay, with their call's values).
                     return source.fill(&table);
                 }
-                let hidden = ffi::lua_gettop(main) - 1;
-                let names = source.field_names();
+                // In two steps, so that a failure leaves the table empty: every field
+                // the script has not touched is encoded into a sequence first, then
+                // all are set from there and from the hidden table (below the table
+                // when anything was touched), which encodes nothing and cannot fail.
+                let hidden_at = table_at - 1;
+                cx.push_table(names.len(), 0, |seq| {
+                    for i in 0..names.len() {
+                        if touched.fields & (1u64 << i) == 0 {
+                            seq.item(i as i64 + 1, &SourceField { source, i })?;
+                        }
+                    }
+                    Ok(())
+                })?;
+                let seq_at = ffi::lua_gettop(main);
                 let mut cleared = 0u64;
                 for (i, key) in names.iter().enumerate() {
                     let bit = 1u64 << i;
-                    let key = key.as_bytes();
-                    if touched.fields & bit == 0 {
-                        table.field_bytes(key, &SourceField { source, i })?;
-                        continue;
+                    ffi::lua_pushlstring(main, key.as_ptr().cast(), key.len());
+                    if touched.fields & bit != 0 {
+                        ffi::lua_pushvalue(main, -1);
+                        ffi::lua_rawget(main, hidden_at);
+                    } else {
+                        ffi::lua_rawgeti(main, seq_at, i as ffi::lua_Integer + 1);
                     }
-                    let at = cx
-                        .push_field_bytes(hidden, key)
-                        .ok_or(mlua::Error::StackError)?;
-                    let nil = cx.is_nil(at);
-                    cx.pop(1);
-                    if !nil {
-                        table.field_bytes(key, &HiddenField { hidden, key })?;
-                    } else if touched.had & bit != 0 {
-                        // The full table had this field and the script made it nil:
-                        // a placeholder takes its slot and is cleared below, as
-                        // assigning nil to a full table leaves the slot.
-                        table.field_bytes(key, &true)?;
+                    if ffi::lua_type(main, -1) == ffi::LUA_TNIL {
+                        if touched.had & bit == 0 {
+                            ffi::lua_settop(main, seq_at);
+                            continue;
+                        }
+                        // The full table had this field and the script made it nil: a
+                        // placeholder takes its slot and is cleared below, as assigning
+                        // nil to a full table leaves the slot.
+                        ffi::lua_settop(main, -2);
+                        ffi::lua_pushboolean(main, 1);
                         cleared |= bit;
                     }
+                    ffi::lua_rawset(main, table_at);
                 }
                 for (i, key) in names.iter().enumerate() {
                     if cleared & (1u64 << i) != 0 {
-                        table.field_bytes(key.as_bytes(), &None::<bool>)?;
+                        ffi::lua_pushlstring(main, key.as_ptr().cast(), key.len());
+                        ffi::lua_pushnil(main);
+                        ffi::lua_rawset(main, table_at);
                     }
                 }
+                ffi::lua_settop(main, seq_at - 1);
                 Ok(())
             });
             if had_mt && result.is_err() {
@@ -1247,23 +1224,6 @@ impl LuaEncode for SourceField<'_> {
     }
     fn push_raw(&self, cx: &RawCx<'_>) -> mlua::Result<()> {
         self.source.push_field(self.i, cx)
-    }
-}
-
-/// The value of field `key` in the hidden table at stack index `hidden`.
-struct HiddenField<'a> {
-    hidden: c_int,
-    key: &'a [u8],
-}
-
-impl LuaEncode for HiddenField<'_> {
-    fn encode(&self, _: &Lua) -> mlua::Result<mlua::Value> {
-        Err(mlua::Error::RuntimeError("only pushed raw".into()))
-    }
-    fn push_raw(&self, cx: &RawCx<'_>) -> mlua::Result<()> {
-        cx.push_field_bytes(self.hidden, self.key)
-            .map(|_| ())
-            .ok_or(mlua::Error::StackError)
     }
 }
 

@@ -12,3 +12,9 @@ end
 function untouched(prefix, attributes, peer, RM_FAILURE, RM_NOMATCH, RM_MATCH)
   return { action = RM_MATCH }
 end
+
+-- Makes `peer` whole (every field, in order) and reads nothing else.
+function iterates(prefix, attributes, peer, RM_FAILURE, RM_NOMATCH, RM_MATCH)
+  for _ in pairs(peer) do end
+  return { action = RM_MATCH }
+end
