@@ -5,7 +5,7 @@
 //! | `disabled` | `native`, `frrhook` | the native route-map alone, and behind a hook point with nothing attached |
 //! | `scalar` | `mlua_by_hand`, `frrhook`, `frrhook_keep` | three integers in, one out (`{r = a + b + c}`); `frrhook_keep` keeps the returned table (`results(.., ..)`) |
 //! | `route_match` | `native`, `mlua_by_hand`, `frrhook`, `frrhook_limits` | the demo's route-map on a real route |
-//! | `route_match_frr_example` | `mlua_by_hand`, `frrhook` | FRR's documented `route_match` example (`benches/scripts/frr_example.lua`), which reads `peer` too, on a real route it changes |
+//! | `route_match_frr_example` | `mlua_by_hand`, `frrhook` | FRR's documented `route_match` example (`fixture::frr_example_source`), which reads `peer` too, on a real route it changes |
 //! | `threads` | `1`, `2` | a batch of real routes through `bgp.route_match` on 1 and 2 threads |
 //! | `context` | `mlua_bare_return`, `empty_call` | plain mlua calls, for scale only |
 //!
@@ -50,7 +50,7 @@ use ipnet::IpNet;
 
 use by_hand::ByHand;
 use fixture::{
-    BENCH_SCRIPT_DIR, SCALAR_SCRIPT, fixture, frr_example_route, frr_example_runtime, runtime,
+    SCALAR_SCRIPT, fixture, frr_example_route, frr_example_runtime, frr_example_source, runtime,
     scalar, scalar_keep, scalar_runtime, with_limits,
 };
 use route::{Attributes, Peer, Route, RouteMapAction};
@@ -324,8 +324,7 @@ fn bench_frr_example(c: &mut Criterion<ThreadCpu>) {
     let f = fixture();
     let r = &f.routes[frr_example_route(f)];
     let peer = &f.peers[r.peer as usize];
-    let by_hand =
-        ByHand::with_script(&std::path::Path::new(BENCH_SCRIPT_DIR).join("frr_example.lua"));
+    let by_hand = ByHand::with_source(&frr_example_source());
     let rt = frr_example_runtime();
 
     // Both variants agree on this route before they are timed: MED + 7, written back.

@@ -11,7 +11,7 @@
 //!
 //! Variants (the ids of `benches/hooks.rs`, on the same route and script):
 //! `route_match`, `route_match_limits`, `route_match_by_hand`, `scalar`, `scalar_keep`,
-//! `scalar_by_hand`; and FRR's documented example (`benches/scripts/frr_example.lua`,
+//! `scalar_by_hand`; and FRR's documented example (`fixture::frr_example_source`,
 //! group `route_match_frr_example`): `frr_example`, `frr_example_by_hand`; and what
 //! reading one field of the lazy `peer` costs (`benches/scripts/peer_field.lua`):
 //! `peer_one_field`, `peer_untouched`, `peer_pairs`. Without a variant (as `cargo bench` runs it) it
@@ -36,8 +36,8 @@ use std::hint::black_box;
 use frrhook::mlua::{Function, Lua, Table};
 
 use fixture::{
-    BENCH_SCRIPT_DIR, SCALAR_SCRIPT, fixture, frr_example_route, frr_example_runtime, runtime,
-    scalar, scalar_keep, scalar_runtime, with_limits,
+    BENCH_SCRIPT_DIR, SCALAR_SCRIPT, fixture, frr_example_route, frr_example_runtime,
+    frr_example_source, runtime, scalar, scalar_keep, scalar_runtime, with_limits,
 };
 
 const VARIANTS: &[&str] = &[
@@ -119,9 +119,7 @@ fn main() {
                     black_box(hooks::route_match(&rt, &r.prefix, &mut a, peer).unwrap());
                 }
             } else {
-                let by_hand = by_hand::ByHand::with_script(
-                    &std::path::Path::new(BENCH_SCRIPT_DIR).join("frr_example.lua"),
-                );
+                let by_hand = by_hand::ByHand::with_source(&frr_example_source());
                 for _ in 0..n {
                     let mut a = r.attributes.clone();
                     black_box(by_hand.call(&r.prefix, &mut a, peer).unwrap());

@@ -101,6 +101,25 @@ struct Touched {
     accesses: u32,
 }
 
+/// A field access to serve field by field (see [`LazyArgs::field_access`]).
+struct FieldAccess {
+    entry: Entry,
+    source: *const (dyn LazySource + 'static),
+    name: &'static str,
+    touched: Touched,
+    /// The field's position.
+    i: usize,
+}
+
+/// What a field access of a lazy table is.
+enum Access {
+    Field(FieldAccess),
+    /// A key that names no field.
+    NotAField,
+    /// The table is to be made whole first (or has no bookkeeping).
+    Whole,
+}
+
 /// Field accesses through the metamethods after which a table is made whole, so that
 /// a script that keeps reading it (in a loop) reads it raw from then on: per-field
 /// reads never cost much more than one whole fill.
@@ -739,27 +758,22 @@ impl LazyArgs {
     ) -> Result<bool, String> {
         // SAFETY: per the contract; what is pushed besides the result is popped.
         unsafe {
-            let Some(entry) = self.find(state, t) else {
-                return Ok(false);
+            let FieldAccess {
+                entry,
+                source,
+                name,
+                mut touched,
+                i,
+            } = match self.field_access(state, t, k)? {
+                Access::Field(a) => a,
+                Access::Whole => return Ok(false),
+                Access::NotAField => {
+                    // The full table has no such key.
+                    ffi::lua_pushnil(state);
+                    return Ok(true);
+                }
             };
-            let (source, name, mut touched) = self.parts(entry);
             let names = (*source).field_names();
-            if !per_field(names.len()) {
-                return Ok(false);
-            }
-            let Some(i) = field_index(state, k, names) else {
-                // The full table has no such key.
-                ffi::lua_pushnil(state);
-                return Ok(true);
-            };
-            if self.filling.get() {
-                // An encoder reading a lazy table (through Lua code of its own) while a
-                // field or a table is being filled: refused, as a fill is.
-                return Err(busy(name));
-            }
-            if self.past_access_bound(state, t, entry, &*source, name, &mut touched) {
-                return Ok(false);
-            }
             self.push_hidden(state, t);
             let hidden = ffi::lua_gettop(state);
             if touched.fields & (1 << i) == 0 {
@@ -782,11 +796,7 @@ impl LazyArgs {
                         return Err(e);
                     }
                 };
-                touched.fields |= 1 << i;
-                if had {
-                    touched.had |= 1 << i;
-                }
-                self.set_touched(entry, touched);
+                self.touch(entry, &mut touched, i, had);
                 if touched.fields == all_fields(names.len()) {
                     // Every field is in the hidden table: make the table whole now, so
                     // that it reads raw from here on and needs no kept copy (nothing is
@@ -823,25 +833,18 @@ impl LazyArgs {
     ) -> Result<bool, String> {
         // SAFETY: per the contract; the stack is restored.
         unsafe {
-            let Some(entry) = self.find(state, t) else {
-                return Ok(false);
-            };
-            let (source, name, mut touched) = self.parts(entry);
-            let names = (*source).field_names();
-            if !per_field(names.len()) {
-                return Ok(false);
-            }
-            let Some(i) = field_index(state, k, names) else {
+            let FieldAccess {
+                entry,
+                source,
+                name,
+                mut touched,
+                i,
+            } = match self.field_access(state, t, k)? {
+                Access::Field(a) => a,
                 // A new key: the table is made whole first, so that the key lands where
                 // it would in a full table.
-                return Ok(false);
+                Access::Whole | Access::NotAField => return Ok(false),
             };
-            if self.filling.get() {
-                return Err(busy(name));
-            }
-            if self.past_access_bound(state, t, entry, &*source, name, &mut touched) {
-                return Ok(false);
-            }
             self.push_hidden(state, t);
             let hidden = ffi::lua_gettop(state);
             let bit = 1u64 << i;
@@ -864,17 +867,66 @@ impl LazyArgs {
                 ffi::lua_settop(state, hidden - 1);
                 return Ok(false);
             }
-            touched.fields |= bit;
-            if had {
-                touched.had |= bit;
-            }
-            self.set_touched(entry, touched);
+            self.touch(entry, &mut touched, i, had);
             ffi::lua_pushvalue(state, k);
             ffi::lua_pushvalue(state, v);
             ffi::lua_rawset(state, hidden);
             ffi::lua_settop(state, hidden - 1);
             Ok(true)
         }
+    }
+
+    /// What a field access of the lazy table at absolute index `t` with the key at `k`
+    /// is: one to serve field by field ([`FieldAccess`]), a key that names no field,
+    /// or one for which the table is (to be) made whole; an error while a fill runs.
+    ///
+    /// # Safety
+    /// As [`read_field`](Self::read_field).
+    unsafe fn field_access(
+        &self,
+        state: *mut ffi::lua_State,
+        t: c_int,
+        k: c_int,
+    ) -> Result<Access, String> {
+        // SAFETY: per the contract.
+        unsafe {
+            let Some(entry) = self.find(state, t) else {
+                return Ok(Access::Whole);
+            };
+            let (source, name, mut touched) = self.parts(entry);
+            let names = (*source).field_names();
+            if !per_field(names.len()) {
+                return Ok(Access::Whole);
+            }
+            let Some(i) = field_index(state, k, names) else {
+                return Ok(Access::NotAField);
+            };
+            if self.filling.get() {
+                // An encoder reading a lazy table (through Lua code of its own) while a
+                // field or a table is being filled: refused, as a fill is.
+                return Err(busy(name));
+            }
+            if self.past_access_bound(state, t, entry, &*source, name, &mut touched) {
+                return Ok(Access::Whole);
+            }
+            Ok(Access::Field(FieldAccess {
+                entry,
+                source,
+                name,
+                touched,
+                i,
+            }))
+        }
+    }
+
+    /// Records that field `i` of `entry`'s table is in its hidden table, and whether
+    /// the full table has it (`had`).
+    fn touch(&self, entry: Entry, touched: &mut Touched, i: usize, had: bool) {
+        touched.fields |= 1 << i;
+        if had {
+            touched.had |= 1 << i;
+        }
+        self.set_touched(entry, *touched);
     }
 
     /// Counts one field access of the lazy table at absolute index `t`; past

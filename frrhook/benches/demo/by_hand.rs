@@ -24,8 +24,12 @@ impl ByHand {
 
     /// The script at `path`, which defines `route_match`.
     pub fn with_script(path: &Path) -> Self {
+        Self::with_source(&std::fs::read_to_string(path).expect("the route-map script reads"))
+    }
+
+    /// A script given as text, which defines `route_match`.
+    pub fn with_source(source: &str) -> Self {
         let lua = Lua::new();
-        let source = std::fs::read_to_string(path).expect("the route-map script reads");
         lua.load(source)
             .set_name("route_map")
             .exec()
