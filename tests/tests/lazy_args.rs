@@ -12,6 +12,26 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts")
 }
 
+/// `script` with the Lua function `order(t)` before it: the keys of `t` in `pairs`
+/// order, joined by commas.
+fn with_order(script: &str) -> String {
+    format!(
+        r#"
+        local function order(t)
+          local ks = {{}}
+          for k in pairs(t) do ks[#ks + 1] = k end
+          return table.concat(ks, ",")
+        end
+        {script}"#
+    )
+}
+
+/// Field names of [`Wide`] and [`Sparse`], in declaration order.
+const NATO: [&str; 16] = [
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+    "kilo", "lima", "mike", "november", "oscar", "papa",
+];
+
 const PROBES: &[&str] = &[
     "p_pairs",
     "p_next",
@@ -294,12 +314,8 @@ fn two(lazy: &Peer, full: &mut Peer);
 fn pairs_visits_a_lazy_argument_in_the_order_of_a_full_table() {
     let tmp = script_dir(&[(
         "order",
-        r#"
-        local function order(t)
-          local ks = {}
-          for k in pairs(t) do ks[#ks + 1] = k end
-          return table.concat(ks, ",")
-        end
+        &with_order(
+            r#"
         function untouched(lazy, full)
           return { out = order(lazy) .. " | " .. order(full) }
         end
@@ -341,6 +357,7 @@ fn pairs_visits_a_lazy_argument_in_the_order_of_a_full_table() {
             .. " | " .. full.stats.update_in .. tostring(full.stats.extra) .. order(full.stats) }
         end
         "#,
+        ),
     )]);
     for function in ["untouched", "after_reads", "reversed", "assigned", "nested"] {
         let rt = Runtime::new(tmp.path());
@@ -382,17 +399,14 @@ fn wide(lazy: &Wide, full: &mut Wide, field: String);
 fn a_field_cleared_before_pairs_keeps_its_slot_as_in_a_full_table() {
     let tmp = script_dir(&[(
         "wide",
-        r#"
-        local function order(t)
-          local ks = {}
-          for k in pairs(t) do ks[#ks + 1] = k end
-          return table.concat(ks, ",")
-        end
+        &with_order(
+            r#"
         function clear(lazy, full, field)
           lazy[field], full[field] = nil, nil
           return { out = order(lazy) .. " | " .. order(full) }
         end
         "#,
+        ),
     )]);
     let rt = Runtime::new(tmp.path());
     rt.attach("test_lazy.wide", "wide", "clear").unwrap();
@@ -414,10 +428,7 @@ fn a_field_cleared_before_pairs_keeps_its_slot_as_in_a_full_table() {
         oscar: 15,
         papa: 16,
     };
-    for field in [
-        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
-        "juliet", "kilo", "lima", "mike", "november", "oscar", "papa",
-    ] {
+    for field in NATO {
         let mut full = v.clone();
         let out = wide(&rt, &v, &mut full, field.to_string()).unwrap().out;
         let (lazy, full) = out.split_once(" | ").unwrap();
@@ -454,12 +465,8 @@ fn sparse(lazy: &Sparse, full: &mut Sparse, field: String);
 fn a_field_absent_from_the_full_table_lands_where_assigning_it_puts_it() {
     let tmp = script_dir(&[(
         "sparse",
-        r#"
-        local function order(t)
-          local ks = {}
-          for k in pairs(t) do ks[#ks + 1] = k end
-          return table.concat(ks, ",")
-        end
+        &with_order(
+            r#"
         function assign(lazy, full, field)
           lazy[field], full[field] = 1, 1
           return { out = order(lazy) .. " | " .. order(full) }
@@ -474,15 +481,12 @@ fn a_field_absent_from_the_full_table_lands_where_assigning_it_puts_it() {
           return { out = tostring(lazy[field]) .. order(lazy) .. " | " .. tostring(full[field]) .. order(full) }
         end
         "#,
+        ),
     )]);
-    let names = [
-        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
-        "juliet", "kilo", "lima", "mike", "november", "oscar", "papa",
-    ];
     for function in ["assign", "assign_then_clear", "clear_absent"] {
         let rt = Runtime::new(tmp.path());
         rt.attach("test_lazy.sparse", "sparse", function).unwrap();
-        for (i, field) in names.iter().enumerate() {
+        for (i, field) in NATO.iter().enumerate() {
             // Every field set but `field`.
             let mut v = Sparse {
                 alpha: Some(1),
@@ -672,12 +676,8 @@ fn a_fill_that_fails_halfway_leaves_the_table_as_it_was() {
 fn a_nested_table_read_field_by_field_is_one_table_laid_out_as_a_full_one() {
     let tmp = script_dir(&[(
         "counters",
-        r#"
-        local function order(t)
-          local ks = {}
-          for k in pairs(t) do ks[#ks + 1] = k end
-          return table.concat(ks, ",")
-        end
+        &with_order(
+            r#"
         function nested(lazy, full)
           for _, t in ipairs({ lazy, full }) do
             t.inner.x = t.inner.x + 1
@@ -689,6 +689,7 @@ fn a_nested_table_read_field_by_field_is_one_table_laid_out_as_a_full_one() {
             .. order(full.inner) .. order(full) }
         end
         "#,
+        ),
     )]);
     let rt = Runtime::new(tmp.path());
     rt.attach("test_lazy.counters", "counters", "nested")
