@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+#[path = "demo/fixture.rs"]
+mod fixture;
 #[path = "../examples/bgp_policy/hooks.rs"]
 mod hooks;
 #[path = "../examples/bgp_policy/mrt.rs"]
@@ -24,7 +26,6 @@ use frrhook::{Limits, Runtime};
 use route::{Peer, Route};
 
 const FILE: &str = "routeviews.route-views.jinx.ribs.1401487200.bz2";
-const SCRIPT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scripts");
 
 fn main() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -58,12 +59,7 @@ fn main() {
         ("Limits::none()", Limits::none()),
         ("Limits::default()", Limits::default()),
     ] {
-        let rt = Runtime::builder()
-            .script_dir(SCRIPT_DIR)
-            .limits(limits)
-            .build();
-        rt.attach_hook(hooks::RouteMatchArgs::hook(), "route_map", "route_match")
-            .expect("route_map.lua attaches");
+        let rt = fixture::runtime(limits);
         let mut one = 0.0;
         for threads in [1usize, 2] {
             let (secs, cpu) = run(&rt, &rib.routes, &rib.peers, threads);

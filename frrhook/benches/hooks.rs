@@ -43,7 +43,9 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use common::{ThreadCpu, group_config, thread_cpu_ns};
-use criterion::{BatchSize, Criterion, SamplingMode, criterion_group, criterion_main};
+use criterion::{
+    BatchSize, BenchmarkGroup, Criterion, SamplingMode, criterion_group, criterion_main,
+};
 use frrhook::mlua::{self, Function, Lua, Table};
 use frrhook::{Limits, Runtime, hook_point};
 use ipnet::IpNet;
@@ -281,6 +283,14 @@ fn bench_route_match(c: &mut Criterion<ThreadCpu>) {
             BatchSize::SmallInput,
         )
     });
+    bench_by_hand(&mut g, &by_hand, r, peer);
+    bench_hook(&mut g, "frrhook", &rt, r, peer);
+    bench_hook(&mut g, "frrhook_limits", &rt_limits, r, peer);
+    g.finish();
+}
+
+/// `mlua_by_hand`: `route_match` called by hand on a fresh copy of `r`'s attributes.
+fn bench_by_hand(g: &mut BenchmarkGroup<'_, ThreadCpu>, by_hand: &ByHand, r: &Route, peer: &Peer) {
     g.bench_function("mlua_by_hand", |b| {
         b.iter_batched_ref(
             || r.attributes.clone(),
@@ -288,12 +298,22 @@ fn bench_route_match(c: &mut Criterion<ThreadCpu>) {
             BatchSize::SmallInput,
         )
     });
-    g.bench_function("frrhook", |b| {
+}
+
+/// `id`: `bgp.route_match` through `rt` on a fresh copy of `r`'s attributes.
+fn bench_hook(
+    g: &mut BenchmarkGroup<'_, ThreadCpu>,
+    id: &str,
+    rt: &Runtime,
+    r: &Route,
+    peer: &Peer,
+) {
+    g.bench_function(id, |b| {
         b.iter_batched_ref(
             || r.attributes.clone(),
             |a| {
                 black_box(
-                    hooks::route_match(&rt, black_box(&r.prefix), a, peer)
+                    hooks::route_match(rt, black_box(&r.prefix), a, peer)
                         .unwrap()
                         .action,
                 )
@@ -301,20 +321,6 @@ fn bench_route_match(c: &mut Criterion<ThreadCpu>) {
             BatchSize::SmallInput,
         )
     });
-    g.bench_function("frrhook_limits", |b| {
-        b.iter_batched_ref(
-            || r.attributes.clone(),
-            |a| {
-                black_box(
-                    hooks::route_match(&rt_limits, black_box(&r.prefix), a, peer)
-                        .unwrap()
-                        .action,
-                )
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    g.finish();
 }
 
 /// FRR's documented example (it reads `prefix`, `attributes` and `peer`, so the lazy
@@ -341,26 +347,8 @@ fn bench_frr_example(c: &mut Criterion<ThreadCpu>) {
     assert_eq!(a, expected);
 
     let mut g = group_config(c, "route_match_frr_example");
-    g.bench_function("mlua_by_hand", |b| {
-        b.iter_batched_ref(
-            || r.attributes.clone(),
-            |a| black_box(by_hand.call(black_box(&r.prefix), a, peer).unwrap()),
-            BatchSize::SmallInput,
-        )
-    });
-    g.bench_function("frrhook", |b| {
-        b.iter_batched_ref(
-            || r.attributes.clone(),
-            |a| {
-                black_box(
-                    hooks::route_match(&rt, black_box(&r.prefix), a, peer)
-                        .unwrap()
-                        .action,
-                )
-            },
-            BatchSize::SmallInput,
-        )
-    });
+    bench_by_hand(&mut g, &by_hand, r, peer);
+    bench_hook(&mut g, "frrhook", &rt, r, peer);
     g.finish();
 }
 
